@@ -1,0 +1,216 @@
+"""The local stack runner: every service as its own process, stopped together.
+
+`python -m deploy.stack` (or `make up`) starts the encoder, indexer, search service and
+gateway on their ports, plus an S3-compatible development server (moto) when no
+`STORAGE_S3_ENDPOINT` is configured and `--s3` is asked for, and stops them all on Ctrl-C
+or SIGTERM. Tests start the stack through the same `Stack` class.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class ProcessSpec:
+    name: str
+    argv: list[str]
+    port: int
+    env: dict[str, str] = field(default_factory=dict)
+    health_path: str | None = "/healthz"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class Ports:
+    gateway: int = 7860
+    encoder: int = 8101
+    indexer: int = 8102
+    search: int = 8103
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(free_port(), free_port(), free_port(), free_port())
+
+
+def service_specs(ports: Ports, env: Mapping[str, str] | None = None) -> list[ProcessSpec]:
+    """The four services wired to each other on `ports`; `env` adds shared settings."""
+    py = sys.executable
+    base = dict(env or {})
+    enc, idx, sea = (f"http://127.0.0.1:{p}" for p in (ports.encoder, ports.indexer, ports.search))
+    return [
+        ProcessSpec(
+            "encoder",
+            [py, "-m", "services.encoder"],
+            ports.encoder,
+            {**base, "ENCODER_PORT": str(ports.encoder)},
+        ),
+        ProcessSpec(
+            "search", [py, "-m", "services.search"], ports.search, {**base, "SEARCH_PORT": str(ports.search)}
+        ),
+        ProcessSpec(
+            "indexer",
+            [py, "-m", "services.indexer"],
+            ports.indexer,
+            {**base, "INDEXER_PORT": str(ports.indexer), "INDEXER_ENCODER_URL": enc},
+        ),
+        ProcessSpec(
+            "gateway",
+            [py, "-m", "gateway"],
+            ports.gateway,
+            {
+                **base,
+                "GATEWAY_PORT": str(ports.gateway),
+                "GATEWAY_ENCODER_URL": enc,
+                "GATEWAY_INDEXER_URL": idx,
+                "GATEWAY_SEARCH_URLS": sea,
+            },
+        ),
+    ]
+
+
+def moto_spec(port: int) -> ProcessSpec:
+    """An S3-compatible development server (moto's server mode)."""
+    return ProcessSpec(
+        "s3", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], port, health_path="/"
+    )
+
+
+class Stack:
+    """Processes started in order, each waited for, all stopped together (SIGTERM, then SIGKILL)."""
+
+    def __init__(self, specs: list[ProcessSpec], *, cwd: str | None = None, echo: bool = True) -> None:
+        self.specs = specs
+        self.cwd = cwd
+        self.echo = echo
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def _pump(self, name: str, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if self.echo:
+                sys.stderr.write(f"{name:>8} | {line.decode(errors='replace')}")
+
+    def start_one(self, spec: ProcessSpec) -> subprocess.Popen[bytes]:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **spec.env}
+        proc = subprocess.Popen(
+            spec.argv,
+            env=env,
+            cwd=self.cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches the runner, which stops each child in turn
+        )
+        self.procs[spec.name] = proc
+        threading.Thread(target=self._pump, args=(spec.name, proc), daemon=True).start()
+        return proc
+
+    def wait_healthy(self, spec: ProcessSpec, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        proc = self.procs[spec.name]
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{spec.name} exited with code {proc.returncode} during start-up")
+            if spec.health_path is None:
+                return
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(spec.url + spec.health_path, timeout=1.0).status_code < 500:
+                    return
+            time.sleep(0.1)
+        raise TimeoutError(f"{spec.name} did not answer on {spec.url} within {timeout_s:g}s")
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        try:
+            for spec in self.specs:
+                self.start_one(spec)
+            for spec in self.specs:
+                self.wait_healthy(spec, timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop_one(self, name: str, timeout_s: float = 10.0) -> None:
+        proc = self.procs.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def kill_one(self, name: str) -> None:
+        """SIGKILL, as a crash would: no clean shutdown."""
+        proc = self.procs.pop(name)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+    def stop(self) -> None:
+        for name in reversed(list(self.procs)):
+            self.stop_one(name)
+
+    @contextlib.contextmanager
+    def running(self, timeout_s: float = 60.0) -> Iterator[Stack]:
+        self.start(timeout_s)
+        try:
+            yield self
+        finally:
+            self.stop()
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run every Tìm Ảnh service locally.")
+    parser.add_argument(
+        "--s3", action="store_true", help="start a development S3 server when none is configured"
+    )
+    parser.add_argument("--s3-port", type=int, default=9000)
+    args = parser.parse_args(argv)
+    env: dict[str, str] = {}
+    specs: list[ProcessSpec] = []
+    if args.s3 and not os.environ.get("STORAGE_S3_ENDPOINT"):
+        specs.append(moto_spec(args.s3_port))
+        env["STORAGE_S3_ENDPOINT"] = f"http://127.0.0.1:{args.s3_port}"
+    specs += service_specs(Ports(), env)
+    stack = Stack(specs)
+    with stack.running():
+        gateway = specs[-1]
+        print(f"Tìm Ảnh stack is up: {gateway.url}  (Ctrl-C stops every service)", flush=True)
+        _wait_for_signal()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

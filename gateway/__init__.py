@@ -1,0 +1,1 @@
+"""The gateway: Tìm Ảnh's public REST API, its cache and its image storage."""

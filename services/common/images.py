@@ -1,0 +1,121 @@
+"""The one image decoder of the system: the encoder, the gateway and training all use it.
+
+Untrusted bytes become an RGB `PIL.Image` or an `ImageDecodeError` whose `code` says
+what was wrong. The format comes from the bytes, never from a filename or a client's
+content type; the pixel count is checked from the header before pixels are decoded.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Formats we accept, by Pillow's name, with the content type we store them under.
+ALLOWED_FORMATS: dict[str, str] = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "GIF": "image/gif",
+    "BMP": "image/bmp",
+    "TIFF": "image/tiff",
+    "MPO": "image/jpeg",  # multi-picture JPEG from phone cameras; the first frame is a JPEG
+}
+DEFAULT_MAX_PIXELS = 50_000_000
+
+_PILLOW_FORMATS = [f for f in ALLOWED_FORMATS if f != "MPO"] + ["MPO"]
+
+
+class ImageDecodeError(ValueError):
+    """A rejected image; `code` is stable and safe to show a client."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    image: Image.Image  # RGB, EXIF orientation applied
+    format: str  # Pillow's format name, e.g. "JPEG"
+    content_type: str
+    width: int
+    height: int
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """CMYK, 16-bit, palette, grey and alpha images to 8-bit RGB (alpha over white)."""
+    if img.mode == "RGB":
+        return img
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        # 16/32-bit grey: scale to 8 bits instead of clipping (Pillow's convert clips).
+        arr = img.point(lambda v: v / 256).convert("L") if img.mode != "I" else img.convert("L")
+        return arr.convert("RGB")
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return img.convert("RGB")
+
+
+def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Untrusted bytes to an RGB image (EXIF-oriented), or ImageDecodeError."""
+    return decode(data, max_pixels=max_pixels).image
+
+
+def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
+    """Decode untrusted bytes into an RGB image with its format, or raise ImageDecodeError.
+
+    Codes: `empty_file`, `unsupported_format`, `too_many_pixels`, `corrupt_image`.
+    """
+    if not data:
+        raise ImageDecodeError("empty_file", "The file is empty.")
+    try:
+        with warnings.catch_warnings():
+            # Pillow's own bomb guard warns at ~89 Mpx and raises at twice that; any warning
+            # from it is a refusal here, whatever our cap.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img: Image.Image = Image.open(io.BytesIO(data), formats=_PILLOW_FORMATS)
+            fmt = img.format or ""
+            if fmt not in ALLOWED_FORMATS:
+                raise ImageDecodeError(
+                    "unsupported_format", f"Image format {fmt or 'unknown'} is not accepted."
+                )
+            width, height = img.size
+            if width <= 0 or height <= 0:
+                raise ImageDecodeError("corrupt_image", "The image has no pixels.")
+            if width * height > max_pixels:
+                raise ImageDecodeError(
+                    "too_many_pixels",
+                    f"The image has {width}×{height} pixels; at most {max_pixels:,} are accepted.",
+                )
+            img.seek(0)  # GIF/TIFF/MPO: the first frame only
+            img.load()
+            img = ImageOps.exif_transpose(img) or img
+            rgb = _to_rgb(img)
+    except ImageDecodeError:
+        raise
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise ImageDecodeError("too_many_pixels", "The image is a decompression bomb.") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageDecodeError(
+            "unsupported_format",
+            "The file is not an image in an accepted format (JPEG, PNG, WebP, GIF, BMP, TIFF).",
+        ) from exc
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
+        raise ImageDecodeError("corrupt_image", "The image is truncated or corrupt.") from exc
+    except MemoryError as exc:
+        raise ImageDecodeError("too_many_pixels", "The image is too large to decode.") from exc
+    return DecodedImage(
+        image=rgb,
+        format=fmt,
+        content_type=ALLOWED_FORMATS[fmt],
+        width=rgb.width,
+        height=rgb.height,
+    )

@@ -1,0 +1,1 @@
+"""Pydantic models of every internal and public API."""

@@ -1,0 +1,112 @@
+"""Object store in a local directory: the embedded default of a laptop run.
+
+Layout: `<root>/objects/<key>` holds the bytes, `<root>/meta/<key>.json` the content type
+and metadata. Each file is written to a temporary name, fsynced and renamed, so a crash
+never leaves a half-written object under its key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from services.common.storage.base import (
+    SHA256_META,
+    ObjectInfo,
+    ObjectNotFound,
+    ObjectStore,
+    StorageUnavailable,
+    sha256_hex,
+    validate_key,
+)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class LocalObjectStore(ObjectStore):
+    name = "local"
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+        self._objects = self.root / "objects"
+        self._meta = self.root / "meta"
+        self._objects.mkdir(parents=True, exist_ok=True)
+        self._meta.mkdir(parents=True, exist_ok=True)
+
+    def _paths(self, key: str) -> tuple[Path, Path]:
+        validate_key(key)
+        return self._objects / key, self._meta / f"{key}.json"
+
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        content_type: str = "application/octet-stream",
+        metadata: dict[str, str] | None = None,
+    ) -> ObjectInfo:
+        obj, meta = self._paths(key)
+        md = {**(metadata or {}), SHA256_META: sha256_hex(data)}
+        _atomic_write(obj, data)
+        _atomic_write(meta, json.dumps({"content_type": content_type, "metadata": md}).encode())
+        return ObjectInfo(key=key, size=len(data), content_type=content_type, metadata=md)
+
+    def _read_meta(self, meta: Path) -> tuple[str, dict[str, str]]:
+        try:
+            raw = json.loads(meta.read_bytes())
+            return raw["content_type"], dict(raw["metadata"])
+        except FileNotFoundError:
+            return "application/octet-stream", {}
+
+    def get(self, key: str, verify: bool = True) -> bytes:
+        obj, meta = self._paths(key)
+        try:
+            data = obj.read_bytes()
+        except FileNotFoundError as exc:
+            raise ObjectNotFound(key) from exc
+        _, md = self._read_meta(meta)
+        return self._checked(key, data, md.get(SHA256_META), verify)
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        obj, meta = self._paths(key)
+        try:
+            size = obj.stat().st_size
+        except FileNotFoundError:
+            return None
+        content_type, md = self._read_meta(meta)
+        return ObjectInfo(key=key, size=size, content_type=content_type, metadata=md)
+
+    def delete(self, key: str) -> None:
+        obj, meta = self._paths(key)
+        obj.unlink(missing_ok=True)
+        meta.unlink(missing_ok=True)
+
+    def list_keys(self, prefix: str = "") -> list[str]:
+        base = self._objects
+        keys = []
+        for path in base.rglob("*"):
+            if path.is_file() and not path.name.startswith(".tmp-"):
+                key = path.relative_to(base).as_posix()
+                if key.startswith(prefix):
+                    keys.append(key)
+        return sorted(keys)
+
+    def presigned_get_url(self, key: str, expires_s: int = 300) -> str | None:
+        return None
+
+    def ping(self) -> None:
+        if not os.access(self._objects, os.W_OK):
+            raise StorageUnavailable(f"{self._objects} is not writable")

@@ -1,0 +1,1 @@
+"""The search service: nearest-neighbour queries over the FAISS shards this replica holds."""

@@ -1,0 +1,69 @@
+"""Fixtures shared by every suite: offline model hubs, real Redis, a real S3 server."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from moto.server import ThreadedMotoServer
+
+from deploy.stack import free_port
+from services.common.settings import CacheSettings, StorageSettings
+from tests.support.servers import redis_answers, redis_server
+
+SHARED_REDIS = "redis://127.0.0.1:6379/0"
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if any("gpu" in item.keywords for item in items) and not _cuda_available():
+        skip = pytest.mark.skip(reason="needs a CUDA device")
+        for item in items:
+            if "gpu" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The machine's Redis when one listens on 6379, else a private redis-server."""
+    if redis_answers(SHARED_REDIS):
+        yield SHARED_REDIS
+        return
+    with redis_server() as (url, _):
+        yield url
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server mode over real HTTP: the same minio SDK calls that talk to MinIO."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_settings(s3_endpoint: str) -> StorageSettings:
+    """Storage settings on a bucket of this test's own."""
+    return StorageSettings(backend="s3", s3_endpoint=s3_endpoint, s3_bucket=f"t-{uuid.uuid4().hex[:16]}")
+
+
+@pytest.fixture
+def cache_settings(redis_url: str) -> CacheSettings:
+    return CacheSettings(REDIS_URL=redis_url)
