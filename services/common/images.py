@@ -25,7 +25,7 @@ ALLOWED_FORMATS: dict[str, str] = {
 }
 DEFAULT_MAX_PIXELS = 50_000_000
 
-_PILLOW_FORMATS = [f for f in ALLOWED_FORMATS if f != "MPO"] + ["MPO"]
+_PILLOW_FORMATS = [f for f in ALLOWED_FORMATS if f != "MPO"]  # Pillow opens MPO through its JPEG plugin
 
 
 class ImageDecodeError(ValueError):
@@ -119,3 +119,16 @@ def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage
         width=rgb.width,
         height=rgb.height,
     )
+
+
+THUMBNAIL_SIZE = 256
+THUMBNAIL_CONTENT_TYPE = "image/webp"
+
+
+def make_thumbnail(image: Image.Image, size: int = THUMBNAIL_SIZE, quality: int = 80) -> bytes:
+    """A WebP no larger than `size` on its longer side, aspect ratio kept."""
+    thumb = image.copy()
+    thumb.thumbnail((size, size), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    thumb.save(out, format="WEBP", quality=quality, method=4)
+    return out.getvalue()

@@ -2,14 +2,19 @@
 
 Layout: `<root>/objects/<key>` holds the bytes, `<root>/meta/<key>.json` the content type
 and metadata. Each file is written to a temporary name, fsynced and renamed, so a crash
-never leaves a half-written object under its key.
+never leaves a half-written object under its key; a striped file lock (shared by every
+process on the machine) makes the pair change together for readers and other writers.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from services.common.storage.base import (
@@ -37,6 +42,9 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+_LOCK_STRIPES = 64
+
+
 class LocalObjectStore(ObjectStore):
     name = "local"
 
@@ -44,8 +52,19 @@ class LocalObjectStore(ObjectStore):
         self.root = Path(root).resolve()
         self._objects = self.root / "objects"
         self._meta = self.root / "meta"
-        self._objects.mkdir(parents=True, exist_ok=True)
-        self._meta.mkdir(parents=True, exist_ok=True)
+        self._locks = self.root / "locks"
+        for folder in (self._objects, self._meta, self._locks):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    @contextlib.contextmanager
+    def _locked(self, key: str, exclusive: bool) -> Iterator[None]:
+        stripe = int(hashlib.blake2b(key.encode(), digest_size=2).hexdigest(), 16) % _LOCK_STRIPES
+        with open(self._locks / f"{stripe:02d}.lock", "a+b") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def _paths(self, key: str) -> tuple[Path, Path]:
         validate_key(key)
@@ -60,8 +79,9 @@ class LocalObjectStore(ObjectStore):
     ) -> ObjectInfo:
         obj, meta = self._paths(key)
         md = {**(metadata or {}), SHA256_META: sha256_hex(data)}
-        _atomic_write(obj, data)
-        _atomic_write(meta, json.dumps({"content_type": content_type, "metadata": md}).encode())
+        with self._locked(key, exclusive=True):
+            _atomic_write(obj, data)
+            _atomic_write(meta, json.dumps({"content_type": content_type, "metadata": md}).encode())
         return ObjectInfo(key=key, size=len(data), content_type=content_type, metadata=md)
 
     def _read_meta(self, meta: Path) -> tuple[str, dict[str, str]]:
@@ -73,26 +93,29 @@ class LocalObjectStore(ObjectStore):
 
     def get(self, key: str, verify: bool = True) -> bytes:
         obj, meta = self._paths(key)
-        try:
-            data = obj.read_bytes()
-        except FileNotFoundError as exc:
-            raise ObjectNotFound(key) from exc
-        _, md = self._read_meta(meta)
+        with self._locked(key, exclusive=False):
+            try:
+                data = obj.read_bytes()
+            except FileNotFoundError as exc:
+                raise ObjectNotFound(key) from exc
+            _, md = self._read_meta(meta)
         return self._checked(key, data, md.get(SHA256_META), verify)
 
     def stat(self, key: str) -> ObjectInfo | None:
         obj, meta = self._paths(key)
-        try:
-            size = obj.stat().st_size
-        except FileNotFoundError:
-            return None
-        content_type, md = self._read_meta(meta)
+        with self._locked(key, exclusive=False):
+            try:
+                size = obj.stat().st_size
+            except FileNotFoundError:
+                return None
+            content_type, md = self._read_meta(meta)
         return ObjectInfo(key=key, size=size, content_type=content_type, metadata=md)
 
     def delete(self, key: str) -> None:
         obj, meta = self._paths(key)
-        obj.unlink(missing_ok=True)
-        meta.unlink(missing_ok=True)
+        with self._locked(key, exclusive=True):
+            obj.unlink(missing_ok=True)
+            meta.unlink(missing_ok=True)
 
     def list_keys(self, prefix: str = "") -> list[str]:
         base = self._objects

@@ -1,0 +1,56 @@
+"""The indexer service's internal API (`/v1/jobs`, deletions)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+JobState = Literal["queued", "running", "done", "failed"]
+
+
+class ObjectsSource(BaseModel):
+    """Images already stored and catalogued (gateway uploads)."""
+
+    type: Literal["objects"] = "objects"
+    image_ids: list[str] = Field(min_length=1)
+
+
+class PrefixSource(BaseModel):
+    """Every image under a storage prefix, `s3://bucket/prefix` or a key prefix."""
+
+    type: Literal["prefix"] = "prefix"
+    uri: str = Field(min_length=1, max_length=1024)
+
+
+class FolderSource(BaseModel):
+    """Every image under a server folder inside one of the allowed import roots."""
+
+    type: Literal["folder"] = "folder"
+    path: str = Field(min_length=1, max_length=4096)
+
+
+JobSource = Annotated[ObjectsSource | PrefixSource | FolderSource, Field(discriminator="type")]
+
+
+class JobRequest(BaseModel):
+    collection_id: str = Field(min_length=1, max_length=64)
+    source: JobSource
+
+
+class JobItemError(BaseModel):
+    item: str = Field(description="Image id, key or file the error is about")
+    code: str
+    message: str
+
+
+class JobStatus(BaseModel):
+    job_id: str
+    collection_id: str
+    status: JobState
+    total: int = 0
+    done: int = 0
+    failed: int = 0
+    errors: list[JobItemError] = Field(default_factory=list)
+    created_at: float
+    updated_at: float
