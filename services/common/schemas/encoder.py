@@ -10,6 +10,31 @@ from services.common.errors import ErrorDetail
 NPY_FLOAT32 = "application/x-npy"
 NPY_FLOAT16 = "application/x-npy; dtype=float16"
 MODEL_VERSION_HEADER = "X-Model-Version"
+# Binary responses carry per-item failures here, as JSON `{"<index>": "<code>"}`; their rows are NaN.
+EMBED_ERRORS_HEADER = "X-Embed-Errors"
+
+# Why one image of a request was refused: its code -> (HTTP status, what it means). A request of
+# one image answers with that status; in a larger request the image gets a null vector and this code.
+IMAGE_ERRORS: dict[str, tuple[int, str]] = {
+    "empty_file": (400, "The file is empty."),
+    "unsupported_format": (415, "The file is not an image in an accepted format."),
+    "too_many_pixels": (413, "The image has more pixels than accepted."),
+    "corrupt_image": (422, "The image is truncated or corrupt."),
+    "file_too_large": (413, "The file is larger than accepted."),
+    "invalid_key": (422, "The object key is not valid."),
+    "not_found": (404, "No object has this key."),
+    "checksum_mismatch": (422, "The stored object does not match its recorded checksum."),
+}
+
+
+class EmbedLimits(BaseModel):
+    """What one request may carry; larger inputs are refused with 413."""
+
+    max_texts_per_call: int
+    max_text_chars: int
+    max_images_per_call: int
+    max_image_bytes: int
+    max_image_pixels: int
 
 
 class ModelInfo(BaseModel):
@@ -19,6 +44,9 @@ class ModelInfo(BaseModel):
     device: str
     dtype: str
     image_size: int
+    compiled: bool = False
+    max_batch: int = Field(1, description="Most items one forward takes (1: batching off)")
+    limits: EmbedLimits | None = None
 
 
 class TextEmbedRequest(BaseModel):

@@ -1,0 +1,1 @@
+"""HTTP routes of the encoder, one module per resource."""
