@@ -1,0 +1,125 @@
+import { useCallback, useEffect, useMemo, useState } from "react";
+import type { SearchResult } from "./api/types";
+import { ApiKeyDialog } from "./components/ApiKeyDialog";
+import { CollectionsPanel } from "./components/CollectionsPanel";
+import { Header } from "./components/Header";
+import { ImageDetail } from "./components/ImageDetail";
+import { ResultsGrid } from "./components/ResultsGrid";
+import { SearchBar } from "./components/SearchBar";
+import { UploadPanel } from "./components/UploadPanel";
+import { useAuth } from "./hooks/useAuth";
+import { useCollections } from "./hooks/useCollections";
+import { useImage } from "./hooks/useImage";
+import { useSearch, type SearchSource } from "./hooks/useSearch";
+import { useUpload } from "./hooks/useUpload";
+import { useUrlState } from "./hooks/useUrlState";
+import { useI18n } from "./i18n/I18n";
+
+let fileToken = 0;
+
+export function App() {
+  const { t } = useI18n();
+  const [url, navigate] = useUrlState();
+  const auth = useAuth();
+  const collections = useCollections(auth.version);
+  const [file, setFile] = useState<{ file: File; token: number } | null>(null);
+  const [attempt, setAttempt] = useState(0);
+
+  // A text or similar-image search in the URL replaces a search by an uploaded image.
+  useEffect(() => {
+    if (url.q || url.like) setFile(null);
+  }, [url.q, url.like]);
+
+  const source = useMemo<SearchSource | null>(() => {
+    const scope = { collectionId: url.c, minScore: url.min };
+    if (url.like) return { kind: "similar", imageId: url.like, ...scope };
+    if (url.q) return { kind: "text", query: url.q, ...scope };
+    if (file) return { kind: "file", ...file, ...scope };
+    return null;
+  }, [url.like, url.q, url.c, url.min, file]);
+  // A finished upload runs the current search again, so new images show up.
+  const search = useSearch(source, `${auth.version}:${attempt}`);
+  const liked = useImage(url.like, auth.version).image;
+
+  const reloadCollections = collections.reload;
+  const onIndexed = useCallback(() => {
+    reloadCollections();
+    setAttempt((a) => a + 1);
+  }, [reloadCollections]);
+  const upload = useUpload(onIndexed);
+  const selected = collections.items.find((c) => c.id === url.c) ?? null;
+
+  const onImage = useCallback(
+    (image: File) => {
+      fileToken += 1;
+      setFile({ file: image, token: fileToken });
+      navigate({ q: "", like: null, img: null });
+    },
+    [navigate],
+  );
+  const closeDetail = useCallback(() => navigate({ img: null }), [navigate]);
+  const openResult = (r: SearchResult) => navigate({ img: r.image_id });
+  const openScore = search.results.find((r) => r.image_id === url.img)?.score ?? null;
+
+  const title =
+    source?.kind === "similar"
+      ? t("similarTo", { name: liked ? `“${liked.filename}”` : "" }).trim()
+      : source?.kind === "file"
+        ? t("similarToFile", { name: source.file.name })
+        : `“${url.q}”`;
+
+  return (
+    <div className="app">
+      <Header onApiKey={auth.askKey} />
+      <div className="layout">
+        <aside className="sidebar">
+          <CollectionsPanel
+            items={collections.items}
+            loading={collections.loading}
+            error={collections.error}
+            selectedId={url.c}
+            onSelect={(id) => navigate({ c: id, img: null })}
+            onCreate={collections.create}
+            onDelete={collections.remove}
+          />
+          <UploadPanel
+            collection={selected}
+            state={upload.state}
+            onFiles={(files) => selected && void upload.start(selected.id, files)}
+          />
+        </aside>
+        <main className="main" id="main">
+          <SearchBar
+            query={url.q}
+            minScore={url.min}
+            onSearch={(q) => navigate({ q, like: null, img: null })}
+            onImage={onImage}
+            onMinScore={(min) => navigate({ min }, { replace: true })}
+          />
+          <p className="scope muted">{selected ? t("scopeOne", { name: selected.name }) : t("scopeAll")}</p>
+          {source === null ? (
+            <p className="welcome">{t("welcome")}</p>
+          ) : (
+            <>
+              {source.kind !== "text" && (
+                <button type="button" className="link-button" onClick={() => { setFile(null); navigate({ q: "", like: null, img: null }); }}>
+                  {t("clearSearch")}
+                </button>
+              )}
+              <ResultsGrid title={title} search={search} minScore={url.min} onOpen={openResult} />
+            </>
+          )}
+        </main>
+      </div>
+      {url.img && (
+        <ImageDetail
+          imageId={url.img}
+          score={openScore}
+          onClose={closeDetail}
+          onSimilar={(id) => navigate({ like: id, q: "", img: null })}
+        />
+      )}
+      {auth.needKey && <ApiKeyDialog onSave={auth.saveKey} onClose={auth.dismiss} />}
+    </div>
+  );
+}

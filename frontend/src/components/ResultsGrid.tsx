@@ -1,0 +1,94 @@
+import type { SearchResult } from "../api/types";
+import type { SearchState } from "../hooks/useSearch";
+import { useI18n } from "../i18n/I18n";
+
+interface Props {
+  title: string;
+  search: SearchState;
+  minScore: number | null;
+  onOpen: (result: SearchResult) => void;
+}
+
+function ResultCard({ result, onOpen }: { result: SearchResult; onOpen: (r: SearchResult) => void }) {
+  const { t, number } = useI18n();
+  return (
+    <li className="result">
+      <button type="button" className="result-button" onClick={() => onOpen(result)} aria-label={t("openImage", { name: result.filename })}>
+        <img src={result.thumbnail_url} alt={result.filename} loading="lazy" decoding="async" width={256} height={256} />
+        <span className="result-meta">
+          <span className="result-name">{result.filename}</span>
+          <span className="score" title={t("score")}>
+            {number(result.score, 3)}
+          </span>
+        </span>
+      </button>
+    </li>
+  );
+}
+
+export function ResultsGrid({ title, search, minScore, onOpen }: Props) {
+  const { t, errorText, number } = useI18n();
+  const { status, results, response, error } = search;
+
+  if (status === "loading") {
+    return (
+      <div className="state" role="status" aria-live="polite">
+        <span className="spinner" aria-hidden="true" />
+        {t("loading")}
+      </div>
+    );
+  }
+  if (status === "error" && error) {
+    return (
+      <div className="state error-state" role="alert">
+        <h2>{t("errorTitle")}</h2>
+        <p>{errorText(error.code)}</p>
+        <button type="button" className="button" onClick={search.retry}>
+          {t("retry")}
+        </button>
+      </div>
+    );
+  }
+  if (status !== "done" || !response) return null;
+  if (results.length === 0) {
+    return (
+      <div className="state empty-state" role="status">
+        <h2>{t("emptyTitle")}</h2>
+        <p>{minScore !== null ? t("emptyThreshold", { min: number(minScore, 2) }) : t("emptyIndex")}</p>
+      </div>
+    );
+  }
+  return (
+    <section className="results" aria-label={title}>
+      <header className="results-header">
+        <h2>{title}</h2>
+        <p className="muted" data-testid="summary">
+          {t("summary", { n: results.length, ms: number(response.took_ms, 0) })}
+          {response.cached && <span className="badge">{t("fromCache")}</span>}
+        </p>
+      </header>
+      {response.partial && (
+        <p className="warning" role="status">
+          {t("partial")}
+        </p>
+      )}
+      <ul className="grid">
+        {results.map((r) => (
+          <ResultCard key={r.image_id} result={r} onOpen={onOpen} />
+        ))}
+      </ul>
+      {error && (
+        <p className="error-text" role="alert">
+          {errorText(error.code)}
+        </p>
+      )}
+      {search.hasMore && (
+        <div className="more">
+          <button type="button" className="button" disabled={search.loadingMore} onClick={search.loadMore}>
+            {search.loadingMore ? t("loadingMore") : t("loadMore")}
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}
