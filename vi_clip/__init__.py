@@ -1,0 +1,20 @@
+"""Vietnamese CLIP: a dual encoder for Vietnamese text and images, its registry, factory and checkpoints."""
+
+from .checkpoint import is_checkpoint_dir, save_checkpoint
+from .config import ImageTowerConfig, TextTowerConfig, ViClipConfig
+from .factory import create_model, resolve_device
+from .model import ViClip
+from .registry import get_model_config, list_models
+
+__all__ = [
+    "ImageTowerConfig",
+    "TextTowerConfig",
+    "ViClip",
+    "ViClipConfig",
+    "create_model",
+    "get_model_config",
+    "is_checkpoint_dir",
+    "list_models",
+    "resolve_device",
+    "save_checkpoint",
+]

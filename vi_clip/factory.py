@@ -1,0 +1,51 @@
+"""`create_model`: the one door to a ViClip, by registered name or checkpoint directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import PreTrainedTokenizerBase
+
+from .checkpoint import TOKENIZER_DIR, is_checkpoint_dir, load_weights, read_checkpoint_config
+from .config import ViClipConfig, deep_merge
+from .model import ViClip
+from .registry import get_model_config
+from .tokenizer import TextPipeline, load_tokenizer
+
+
+def resolve_device(device: str | torch.device = "cpu") -> torch.device:
+    """ "auto" picks CUDA when present; anything else is taken as given."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def create_model(
+    name_or_checkpoint_dir: str,
+    *,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype | None = None,
+    tokenizer: PreTrainedTokenizerBase | None = None,
+    **overrides: Any,
+) -> ViClip:
+    """Build a model in eval mode. Overrides deep-merge into the config, e.g.
+    `create_model("vi-tiny", embed_dim=64, text={"hf_config": {"num_hidden_layers": 1}})`.
+
+    `tokenizer` replaces the configured one (training passes a freshly trained tokenizer).
+    """
+    checkpoint = Path(name_or_checkpoint_dir) if is_checkpoint_dir(name_or_checkpoint_dir) else None
+    raw = read_checkpoint_config(checkpoint) if checkpoint else get_model_config(name_or_checkpoint_dir)
+    cfg = ViClipConfig.from_dict(deep_merge(raw, overrides))
+    if tokenizer is None:
+        tokenizer = load_tokenizer(cfg.text.tokenizer, checkpoint / TOKENIZER_DIR if checkpoint else None)
+    vocab_limit = cfg.text.hf_config.get("vocab_size")
+    if not cfg.text.pretrained and vocab_limit is not None and len(tokenizer) > vocab_limit:
+        raise ValueError(f"tokenizer has {len(tokenizer)} tokens but the text tower only {vocab_limit}")
+    model = ViClip(cfg, TextPipeline(tokenizer, cfg.text.segment, cfg.text.max_length))
+    if checkpoint:
+        load_weights(model, checkpoint)
+    _ = model.version  # hash the fp32 weights before any dtype cast, so bf16 copies share it
+    model.to(device=resolve_device(device), dtype=dtype)
+    return model.eval()

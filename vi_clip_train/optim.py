@@ -1,0 +1,58 @@
+"""Optimiser and schedule: AdamW with one learning rate per part, linear warm-up then cosine decay."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from vi_clip import ViClip
+
+
+def param_groups(
+    model: ViClip, lr_image: float, lr_text: float, lr_head: float, weight_decay: float
+) -> list[dict[str, object]]:
+    """Towers and heads get their own rates (a pretrained tower wants a far smaller one than a fresh
+    head). Biases, norms and the temperature get no weight decay, as in CLIP."""
+    parts: dict[str, tuple[nn.Module, float]] = {
+        "image": (model.image_encoder, lr_image),
+        "text": (model.text_encoder, lr_text),
+    }
+    groups: list[dict[str, object]] = []
+    seen: set[int] = set()
+    for name, (module, lr) in parts.items():
+        params = [p for p in module.parameters() if p.requires_grad]
+        seen.update(id(p) for p in module.parameters())
+        groups += _split_decay(name, params, lr, weight_decay)
+    rest = [p for p in model.parameters() if id(p) not in seen and p.requires_grad]
+    groups += _split_decay("head", rest, lr_head, weight_decay)
+    return [g for g in groups if g["params"]]
+
+
+def _split_decay(name: str, params: list[nn.Parameter], lr: float, wd: float) -> list[dict[str, object]]:
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
+    return [
+        {"name": f"{name}", "params": decay, "lr": lr, "weight_decay": wd},
+        {"name": f"{name}_no_decay", "params": no_decay, "lr": lr, "weight_decay": 0.0},
+    ]
+
+
+def warmup_cosine(
+    optimizer: torch.optim.Optimizer, warmup: int, total: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, total - warmup)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def clip_loss(img: torch.Tensor, txt: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Symmetric InfoNCE over the batch: each image's caption against all others, and back."""
+    logits = scale * img.float() @ txt.float().T
+    labels = torch.arange(len(img), device=img.device)
+    return 0.5 * (nn.functional.cross_entropy(logits, labels) + nn.functional.cross_entropy(logits.T, labels))

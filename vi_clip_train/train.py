@@ -1,0 +1,223 @@
+"""`python -m vi_clip_train.train`: contrastive training of a vi_clip model on image-caption data.
+
+Validation R@K after every epoch; the best epoch is written as a checkpoint to --out, the last one
+(with optimiser state, for --resume) to --state-dir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from vi_clip import ViClip, create_model, is_checkpoint_dir, resolve_device, save_checkpoint
+from vi_clip.checkpoint import CONFIG_FILE
+from vi_clip.registry import get_model_config
+from vi_clip.text import prepare_text, strip_diacritics
+from vi_clip.tokenizer import BYTELEVEL, train_bytelevel_tokenizer
+from vi_clip.transforms import Normalize
+
+from .data import ImageRecord, load_records, preload_images
+from .embed import embed_images, embed_texts
+from .metrics import retrieval_metrics
+from .optim import clip_loss, param_groups, warmup_cosine
+
+STATE_FILE = "training_state.pt"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="vi-tiny", help="registered name, or a checkpoint dir to fine-tune")
+    p.add_argument("--train-data", type=Path, required=True, help=".json (COCO-style), .jsonl or .csv")
+    p.add_argument("--val-data", type=Path, required=True)
+    p.add_argument("--image-root", type=Path, default=None, help="default: each caption file's folder")
+    p.add_argument("--out", type=Path, required=True, help="best checkpoint goes here")
+    p.add_argument(
+        "--state-dir", type=Path, default=None, help="last epoch + optimiser (default: <out>.state)"
+    )
+    p.add_argument("--resume", action="store_true", help="continue from --state-dir")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--grad-accum", type=int, default=1, help="micro-batches per optimiser step")
+    p.add_argument("--lr-image", type=float, default=1e-4)
+    p.add_argument("--lr-text", type=float, default=1e-5)
+    p.add_argument("--lr-head", type=float, default=1e-3)
+    p.add_argument("--weight-decay", type=float, default=0.05)
+    p.add_argument("--warmup-steps", type=int, default=100)
+    p.add_argument("--freeze-image", action="store_true")
+    p.add_argument("--freeze-text", action="store_true")
+    p.add_argument("--strip-diacritics-prob", type=float, default=0.3, help="captions typed without accents")
+    p.add_argument(
+        "--tokenizer-vocab", type=int, default=0, help="byte-level BPE size (0: the tower's vocab)"
+    )
+    p.add_argument("--device", default="auto")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="bf16", help="bf16 autocast on CUDA only")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--workers", type=int, default=2, help="image decoding threads")
+    return p.parse_args(argv)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager[Any]:
+    """bf16 autocast where it pays (CUDA, or CPU when asked explicitly); fp32 otherwise."""
+    if precision == "bf16" and device.type in ("cuda", "cpu"):
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def build_model(args: argparse.Namespace, records: list[ImageRecord], device: torch.device) -> ViClip:
+    """Fresh towers with a byte-level tokenizer get one trained on the captions (and their accent-free
+    forms, so such queries tokenise into known pieces); checkpoints and hub towers keep theirs."""
+    if is_checkpoint_dir(args.model):
+        return create_model(str(args.model), device=device)
+    text_cfg = get_model_config(args.model)["text"]
+    tokenizer = None
+    if text_cfg.get("tokenizer", BYTELEVEL) == BYTELEVEL and not text_cfg.get("pretrained", False):
+        size = args.tokenizer_vocab or int(text_cfg["hf_config"]["vocab_size"])
+        captions = [prepare_text(c, text_cfg.get("segment", "none")) for r in records for c in r.captions]
+        tokenizer = train_bytelevel_tokenizer(captions + [strip_diacritics(c) for c in captions], size)
+    return create_model(args.model, device=device, tokenizer=tokenizer)
+
+
+def sample_captions(
+    records: list[ImageRecord], idx: list[int], strip_prob: float, rng: random.Random
+) -> list[str]:
+    """One random caption per image per step; some lose their diacritics."""
+    out = []
+    for i in idx:
+        text = rng.choice(records[i].captions)
+        out.append(strip_diacritics(text) if rng.random() < strip_prob else text)
+    return out
+
+
+def validate(model: ViClip, pixels: torch.Tensor, records: list[ImageRecord]) -> dict[str, float]:
+    model.eval()
+    texts = [c for r in records for c in r.captions]
+    keys = [r.key for r in records for _ in r.captions]
+    metrics = retrieval_metrics(
+        embed_images(model, pixels), embed_texts(model, texts), [r.key for r in records], keys
+    )
+    model.train()
+    return metrics
+
+
+def rsum(m: dict[str, float]) -> float:
+    return sum(m[f"{d}_r{k}"] for d in ("t2i", "i2t") for k in (1, 5, 10))
+
+
+def train(args: argparse.Namespace) -> dict[str, Any]:
+    start = time.perf_counter()
+    seed_everything(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    state_dir = args.state_dir or args.out.with_name(args.out.name + ".state")
+    train_recs = load_records(args.train_data, args.image_root)
+    val_recs = load_records(args.val_data, args.image_root)
+    resuming = args.resume and (state_dir / STATE_FILE).is_file()
+    model = create_model(str(state_dir), device=device) if resuming else build_model(args, train_recs, device)
+    if args.freeze_image:
+        model.image_encoder.requires_grad_(False)
+    if args.freeze_text:
+        model.text_encoder.requires_grad_(False)
+    train_px = preload_images(train_recs, model.image_size, args.workers)
+    val_px = preload_images(val_recs, model.image_size, args.workers)
+    normalize = Normalize(model.config.image.mean, model.config.image.std)
+    steps_per_epoch = len(train_recs) // (args.batch_size * args.grad_accum)
+    if steps_per_epoch == 0:
+        raise ValueError(f"{len(train_recs)} training images is less than one step of batch x grad-accum")
+    groups = param_groups(model, args.lr_image, args.lr_text, args.lr_head, args.weight_decay)
+    optimizer = torch.optim.AdamW(groups)
+    scheduler = warmup_cosine(optimizer, args.warmup_steps, steps_per_epoch * args.epochs)
+    history: list[dict[str, Any]] = []
+    best = -1.0
+    first_epoch = 0
+    if resuming:
+        state = torch.load(state_dir / STATE_FILE, weights_only=False)
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        history, best, first_epoch = state["history"], state["best"], state["epoch"] + 1
+        torch.set_rng_state(state["torch_rng"])
+    rng = random.Random(args.seed + first_epoch)
+    print(
+        f"model {model.name}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M params, "
+        f"{len(train_recs)} train / {len(val_recs)} val images, {steps_per_epoch} steps/epoch, data "
+        f"ready in {time.perf_counter() - start:.0f}s",
+        flush=True,
+    )
+    model.train()
+    for epoch in range(first_epoch, args.epochs):
+        perm = torch.randperm(len(train_recs)).tolist()
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{args.epochs}", mininterval=2.0)
+        tick, seen = time.perf_counter(), 0
+        for step in bar:
+            for micro in range(args.grad_accum):
+                at = (step * args.grad_accum + micro) * args.batch_size
+                idx = perm[at : at + args.batch_size]
+                batch = model.tokenize(sample_captions(train_recs, idx, args.strip_diacritics_prob, rng))
+                pixels = normalize(train_px[idx]).to(device)
+                with autocast(device, args.precision):
+                    img, txt, scale = model(pixels, batch)
+                    loss = clip_loss(img, txt, scale) / args.grad_accum
+                loss.backward()
+                seen += len(idx)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            scheduler.step()
+            bar.set_postfix(
+                loss=f"{loss.item() * args.grad_accum:.3f}",
+                img_s=f"{seen / (time.perf_counter() - tick):.0f}",
+                refresh=False,
+            )
+        metrics = validate(model, val_px, val_recs)
+        row = {
+            "epoch": epoch + 1,
+            "loss": round(loss.item() * args.grad_accum, 4),
+            "elapsed_s": round(time.perf_counter() - start, 1),
+            **{k: round(v, 4) for k, v in metrics.items()},
+        }
+        history.append(row)
+        print(json.dumps(row), flush=True)
+        if rsum(metrics) > best:
+            best = rsum(metrics)
+            save_checkpoint(model, args.out, {"best_epoch": epoch + 1, "val": metrics, "history": history})
+        save_checkpoint(model, state_dir, {"history": history})
+        torch.save(
+            {
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "epoch": epoch,
+                "history": history,
+                "best": best,
+                "torch_rng": torch.get_rng_state(),
+            },
+            state_dir / STATE_FILE,
+        )
+    summary = {"train_wall_s": round(time.perf_counter() - start, 1), "history": history}
+    best_metrics = json.loads((args.out / "metrics.json").read_text(encoding="utf-8"))
+    save_checkpoint(create_model(str(args.out)), args.out, {**best_metrics, **summary})
+    assert (args.out / CONFIG_FILE).is_file()
+    return summary
+
+
+def main(argv: list[str] | None = None) -> None:
+    summary = train(parse_args(argv))
+    print(json.dumps({"train_wall_s": summary["train_wall_s"], "epochs": len(summary["history"])}))
+
+
+if __name__ == "__main__":
+    main()
