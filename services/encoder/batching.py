@@ -54,6 +54,7 @@ class MicroBatcher(Generic[T, R]):
         self.max_queue = max_queue
         self._queue: asyncio.Queue[_Pending[T, R]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
+        self._running: list[_Pending[T, R]] = []  # the batch in the forward now, failed too on stop
 
     def start(self) -> None:
         self._worker = asyncio.create_task(self._run(), name=f"batcher-{self.kind}")
@@ -62,8 +63,8 @@ class MicroBatcher(Generic[T, R]):
         if self._worker is not None:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
-        while not self._queue.empty():
-            pending = self._queue.get_nowait()
+        left = self._running + [self._queue.get_nowait() for _ in range(self._queue.qsize())]
+        for pending in left:
             if not pending.future.done():
                 pending.future.set_exception(ApiError(503, "shutting_down", "The encoder is stopping."))
 
@@ -90,7 +91,8 @@ class MicroBatcher(Generic[T, R]):
         return list(await asyncio.gather(*(p.future for p in pending)))
 
     async def _collect(self) -> list[_Pending[T, R]]:
-        batch = [await self._queue.get()]
+        """Taken items live in `_running` from the moment they leave the queue, so `stop` can fail them."""
+        batch = self._running = [await self._queue.get()]
         deadline = time.monotonic() + self.max_wait_s
         while len(batch) < self.max_batch:
             if not self._queue.empty():
@@ -111,20 +113,23 @@ class MicroBatcher(Generic[T, R]):
             batch = await self._collect()
             self.metrics.queue_depth.labels(self.kind).set(self.depth)
             live = [p for p in batch if not p.future.done()]  # a caller that went away needs no forward
-            if not live:
-                continue
-            start = time.perf_counter()
-            try:
-                results = await loop.run_in_executor(self.executor, self.forward, [p.item for p in live])
-            except Exception as exc:
-                log.exception("%s forward of %d items failed", self.kind, len(live))
-                for p in live:
-                    if not p.future.done():
-                        p.future.set_exception(exc)
-                continue
-            self.metrics.forward_seconds.labels(self.kind).observe(time.perf_counter() - start)
-            self.metrics.batch_size.labels(self.kind).observe(len(live))
-            self.metrics.items.labels(self.kind).inc(len(live))
-            for p, result in zip(live, results, strict=True):
+            if live:
+                await self._forward(loop, live)
+            self._running = []
+
+    async def _forward(self, loop: asyncio.AbstractEventLoop, live: list[_Pending[T, R]]) -> None:
+        start = time.perf_counter()
+        try:
+            results = await loop.run_in_executor(self.executor, self.forward, [p.item for p in live])
+        except Exception as exc:
+            log.exception("%s forward of %d items failed", self.kind, len(live))
+            for p in live:
                 if not p.future.done():
-                    p.future.set_result(result)
+                    p.future.set_exception(exc)
+            return
+        self.metrics.forward_seconds.labels(self.kind).observe(time.perf_counter() - start)
+        self.metrics.batch_size.labels(self.kind).observe(len(live))
+        self.metrics.items.labels(self.kind).inc(len(live))
+        for p, result in zip(live, results, strict=True):
+            if not p.future.done():
+                p.future.set_result(result)
