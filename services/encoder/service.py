@@ -105,10 +105,13 @@ class EncoderService:
         rows = await self.texts.submit(normalised)
         return EmbedResult(np.stack(rows).astype(np.float32, copy=False), self.version)
 
-    def check_image_count(self, count: int) -> None:
+    def too_many_images(self) -> ApiError:
         limit = self.settings.max_images_per_call
-        if count > limit:
-            raise ApiError(413, "too_many_images", f"At most {limit} images per request.", {"max": limit})
+        return ApiError(413, "too_many_images", f"At most {limit} images per request.", {"max": limit})
+
+    def check_image_count(self, count: int) -> None:
+        if count > self.settings.max_images_per_call:
+            raise self.too_many_images()
 
     async def embed_images(self, sources: Sequence[Source]) -> EmbedResult:
         """Decode what can be decoded in parallel, embed it in shared batches, report the rest per index."""

@@ -110,6 +110,8 @@ async def _uploaded(request: Request, service: EncoderService) -> list[Source]:
     try:
         data = await parser.parse()
     except MultiPartException as exc:
+        if exc.message.startswith("Too many files"):  # the parser stops at the limit, before reading on
+            raise service.too_many_images() from exc
         raise ApiError(400, "invalid_multipart", exc.message) from exc
     try:
         uploads = data.getlist("files")
