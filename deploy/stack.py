@@ -55,11 +55,48 @@ class Ports:
         return cls(free_port(), free_port(), free_port(), free_port())
 
 
-def service_specs(ports: Ports, env: Mapping[str, str] | None = None) -> list[ProcessSpec]:
-    """The four services wired to each other on `ports`; `env` adds shared settings."""
+def service_specs(
+    ports: Ports,
+    env: Mapping[str, str] | None = None,
+    *,
+    indexers: int = 1,
+    search_shards: list[list[int]] | None = None,
+    shard_count: int | None = None,
+) -> list[ProcessSpec]:
+    """The four services wired to each other on `ports`; `env` adds shared settings.
+
+    `indexers` starts that many indexer processes (sharing the job queue) and
+    `search_shards` one search replica per list of shards, e.g. `[[0, 1], [2, 3]]` of
+    `shard_count` 4; the first of each keeps the plain name (`indexer`, `search`).
+    """
     py = sys.executable
     base = dict(env or {})
-    enc, idx, sea = (f"http://127.0.0.1:{p}" for p in (ports.encoder, ports.indexer, ports.search))
+    if shard_count is not None:
+        base.update(INDEXER_SHARD_COUNT=str(shard_count), SEARCH_SHARD_COUNT=str(shard_count))
+    enc, idx = (f"http://127.0.0.1:{p}" for p in (ports.encoder, ports.indexer))
+    searches = []
+    for i, shards in enumerate(search_shards or [[]]):
+        port = ports.search if i == 0 else free_port()
+        shard_env = {"SEARCH_SHARDS": ",".join(map(str, shards))} if shards else {}
+        searches.append(
+            ProcessSpec(
+                "search" if i == 0 else f"search-{i + 1}",
+                [py, "-m", "services.search"],
+                port,
+                {**base, "SEARCH_PORT": str(port), **shard_env},
+            )
+        )
+    indexer_specs = []
+    for i in range(indexers):
+        port = ports.indexer if i == 0 else free_port()
+        indexer_specs.append(
+            ProcessSpec(
+                "indexer" if i == 0 else f"indexer-{i + 1}",
+                [py, "-m", "services.indexer"],
+                port,
+                {**base, "INDEXER_PORT": str(port), "INDEXER_ENCODER_URL": enc},
+            )
+        )
     return [
         ProcessSpec(
             "encoder",
@@ -67,15 +104,8 @@ def service_specs(ports: Ports, env: Mapping[str, str] | None = None) -> list[Pr
             ports.encoder,
             {**base, "ENCODER_PORT": str(ports.encoder)},
         ),
-        ProcessSpec(
-            "search", [py, "-m", "services.search"], ports.search, {**base, "SEARCH_PORT": str(ports.search)}
-        ),
-        ProcessSpec(
-            "indexer",
-            [py, "-m", "services.indexer"],
-            ports.indexer,
-            {**base, "INDEXER_PORT": str(ports.indexer), "INDEXER_ENCODER_URL": enc},
-        ),
+        *searches,
+        *indexer_specs,
         ProcessSpec(
             "gateway",
             [py, "-m", "gateway"],
@@ -85,7 +115,7 @@ def service_specs(ports: Ports, env: Mapping[str, str] | None = None) -> list[Pr
                 "GATEWAY_PORT": str(ports.gateway),
                 "GATEWAY_ENCODER_URL": enc,
                 "GATEWAY_INDEXER_URL": idx,
-                "GATEWAY_SEARCH_URLS": sea,
+                "GATEWAY_SEARCH_URLS": ",".join(s.url for s in searches),
             },
         ),
     ]

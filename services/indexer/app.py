@@ -1,7 +1,9 @@
-"""The indexer app: its resources and readiness, opened and closed in the lifespan."""
+"""The indexer app: queue, publisher and workers opened in the lifespan, closed on shutdown."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,35 +11,91 @@ from fastapi import FastAPI
 
 from services.common.app import create_service_app
 from services.common.cache import open_cache
+from services.common.catalog import Catalog
 from services.common.clients import EncoderClient
+from services.common.health import Check
+from services.common.index_signals import open_signals
 from services.common.resources import cache_check, peer_check, storage_check
 from services.common.storage import open_store
+from services.indexer.deletes import Deleter
+from services.indexer.encoding import EncoderEmbedder
+from services.indexer.ingest import Ingestor
+from services.indexer.locks import open_locks
+from services.indexer.publisher import BuildConfig, Publisher
+from services.indexer.queue import open_queue
+from services.indexer.routes import IndexerRuntime, router
 from services.indexer.settings import IndexerSettings
+from services.indexer.worker import Worker, consumer_name
+
+
+def build_config(settings: IndexerSettings) -> BuildConfig:
+    return BuildConfig(
+        shard_count=settings.shard_count,
+        index_type=settings.index_type,
+        budget_bytes=settings.memory_budget_mb << 20,
+        flat_max=settings.flat_max,
+        delta_max_fraction=settings.delta_max_fraction,
+        tombstone_max_fraction=settings.tombstone_max_fraction,
+    )
 
 
 def create_app(settings: IndexerSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redis_url = settings.cache.redis_url
         store = open_store(settings.storage)
         cache = open_cache(settings.cache)
-        encoder = EncoderClient(settings.encoder_url, settings.http_timeout_s)
+        encoder = EncoderClient(settings.encoder_url, settings.encoder_timeout_s)
+        queue = open_queue(redis_url, settings.queue_path, settings.claim_idle_s)
+        signals = open_signals(redis_url, store, settings.cache.timeout_s)
+        locks = open_locks(redis_url, settings.queue_path.parent / "locks", settings.lock_ttl_s)
+        publisher = Publisher(store, signals, locks, build_config(settings))
+        deleter = Deleter(store, signals, publisher)
+        bucket = settings.storage.s3_bucket if settings.storage.resolved_backend == "s3" else None
+        ingestor = Ingestor(
+            Catalog(store),
+            EncoderEmbedder(encoder),
+            publisher,
+            queue,
+            signals,
+            batch_size=settings.batch_size,
+            roots=settings.import_roots,
+            bucket=bucket,
+        )
+        app.state.runtime = IndexerRuntime(store, queue, publisher, deleter, settings.import_roots, bucket)
         app.state.store, app.state.cache, app.state.encoder = store, cache, encoder
+
+        async def queue_ok() -> str | None:
+            await queue.ping()
+            return None
+
         app.state.readiness_checks += [
             storage_check(store),
-            cache_check(cache, required=settings.cache.redis_url is not None),
+            cache_check(cache, required=redis_url is not None),
             peer_check(encoder),
+            Check(f"queue:{queue.name}", queue_ok),
         ]
+        workers = [Worker(consumer_name(n), queue, ingestor) for n in range(settings.workers)]
+        tasks = [asyncio.create_task(w.loop()) for w in workers]
         try:
             yield
         finally:
-            await encoder.aclose()
-            await cache.close()
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await deleter.close()
+            for closable in (encoder, cache, queue, signals, locks):
+                await closable.aclose() if isinstance(closable, EncoderClient) else await closable.close()
             store.close()
 
-    return create_service_app(
+    app = create_service_app(
         service="indexer",
         title="Tìm Ảnh indexer",
         version="0.1.0",
         lifespan=lifespan,
         readiness_timeout_s=settings.readiness_timeout_s,
     )
+    app.include_router(router)
+    return app

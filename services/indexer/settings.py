@@ -17,6 +17,30 @@ class IndexerSettings(ServiceSettings):
     import_roots: Annotated[list[Path], NoDecode] = Field(
         default_factory=list, description="Server folders that imports may read (comma-separated)"
     )
+    shard_count: int = Field(4, ge=1, le=1024, description="Shards each collection's index is split into")
+    index_type: str = Field(
+        "auto", description="FAISS factory string of base segments (`Flat`, `HNSW32`, `IVF1024,Flat`) or auto"
+    )
+    memory_budget_mb: int = Field(
+        1024, ge=1, description="Memory one shard may use; `auto` picks PQ when HNSW/IVF-Flat would exceed it"
+    )
+    flat_max: int = Field(20_000, ge=0, description="`auto` keeps shards up to this size exact (Flat)")
+    batch_size: int = Field(64, ge=1, le=1024, description="Images encoded per encoder call")
+    delta_max_fraction: float = Field(
+        0.25, gt=0, description="Rebuild a shard when its delta rows exceed this fraction of its base"
+    )
+    tombstone_max_fraction: float = Field(
+        0.2, gt=0, description="Rebuild a shard when this fraction of its rows is deleted"
+    )
+    workers: int = Field(1, ge=0, le=64, description="Job workers in this process (0: API only)")
+    queue_path: Path = Field(
+        Path("data/indexer-queue.sqlite"), description="Job queue file when no REDIS_URL is set"
+    )
+    claim_idle_s: float = Field(
+        30.0, gt=0, description="A job unacknowledged this long by a dead worker is taken over"
+    )
+    lock_ttl_s: float = Field(30.0, gt=0, description="Lifetime of a publish lock a dead worker held")
+    encoder_timeout_s: float = Field(120.0, gt=0, description="Timeout of one bulk encoder call")
 
     @field_validator("import_roots", mode="before")
     @classmethod

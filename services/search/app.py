@@ -1,33 +1,101 @@
-"""The search app: its resources and readiness, opened and closed in the lifespan."""
+"""The search app: holder, engine and sync tasks opened in the lifespan, closed on shutdown."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
+import faiss
 from fastapi import FastAPI
 
 from services.common.app import create_service_app
+from services.common.health import Check
+from services.common.index_signals import IndexSignals, open_signals
 from services.common.resources import storage_check
-from services.common.storage import open_store
+from services.common.shards import read_tombgen
+from services.common.storage import StorageError, open_store
+from services.search.engine import SearchEngine
+from services.search.holder import IndexHolder
+from services.search.routes import router
 from services.search.settings import SearchSettings
+
+log = logging.getLogger(__name__)
+
+
+async def _listen(signals: IndexSignals, holder: IndexHolder) -> None:
+    """Apply pushed events as they come (Redis pub/sub); polling covers lost ones."""
+    async for event in signals.events():
+        try:
+            if event.type == "version":
+                await holder.sync(event.collection_id)
+            elif event.type == "tombstones" and event.collection_id in holder.held:
+                await holder.sync_tombs(event.collection_id, event.value)
+            elif event.type == "dropped":
+                holder.drop(event.collection_id)
+        except StorageError as exc:
+            log.warning("event %s for %s not applied yet: %s", event.type, event.collection_id, exc)
+
+
+async def _poll(holder: IndexHolder, interval_s: float) -> None:
+    while True:
+        try:
+            await holder.sync_all()
+            for cid in list(holder.held):
+                gen = await asyncio.to_thread(read_tombgen, holder.store, cid)
+                if holder.tomb_gen(cid) != gen:
+                    await holder.sync_tombs(cid, gen)
+        except StorageError as exc:
+            log.warning("index poll failed: %s", exc)
+        await asyncio.sleep(interval_s)
 
 
 def create_app(settings: SearchSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.faiss_threads:
+            faiss.omp_set_num_threads(settings.faiss_threads)
+        redis_url = settings.cache.redis_url
         store = open_store(settings.storage)
-        app.state.store = store
-        app.state.readiness_checks.append(storage_check(store))
+        signals = open_signals(redis_url, store, settings.cache.timeout_s)
+        loader = ThreadPoolExecutor(2, thread_name_prefix="index-load")
+        searcher = ThreadPoolExecutor(settings.search_threads, thread_name_prefix="faiss-search")
+        holder = IndexHolder(
+            store, settings.shard_count, settings.held_shards, app.state.metrics.registry, loader
+        )
+        app.state.store, app.state.holder = store, holder
+        app.state.engine = SearchEngine(holder, signals, searcher, settings.sync_timeout_s)
+        app.state.readiness_checks += [
+            storage_check(store),
+            Check("index", holder.ready),
+            Check("index-integrity", holder.integrity, required=False),
+        ]
+        interval = settings.poll_interval_s or (30.0 if redis_url else 2.0)
+        tasks = [asyncio.create_task(_poll(holder, interval))]
+        if redis_url:
+            tasks.append(asyncio.create_task(_listen(signals, holder)))
         try:
             yield
         finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await signals.close()
+            loader.shutdown(wait=False, cancel_futures=True)
+            searcher.shutdown(wait=False, cancel_futures=True)
             store.close()
 
-    return create_service_app(
+    app = create_service_app(
         service="search",
         title="Tìm Ảnh search",
         version="0.1.0",
         lifespan=lifespan,
         readiness_timeout_s=settings.readiness_timeout_s,
     )
+    app.include_router(router)
+    return app

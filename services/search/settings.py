@@ -12,12 +12,30 @@ class SearchSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SEARCH_", env_nested_delimiter="__", extra="ignore")
 
     port: int = Field(8103, ge=0, le=65535, description="Port of the search service")
-    shard_count: int = Field(1, ge=1, description="Shards each collection's index is split into")
+    shard_count: int = Field(4, ge=1, description="Shards each collection's index is split into")
     shards: Annotated[list[int], NoDecode] = Field(
         default_factory=list, description="Shards this replica serves (comma-separated; empty: all)"
+    )
+    poll_interval_s: float = Field(
+        0.0, ge=0, description="Manifest polling period; 0: 30 s with Redis pub/sub, 2 s without"
+    )
+    sync_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="A request waits this long for a newer version to load before using the held one",
+    )
+    search_threads: int = Field(
+        4, ge=1, le=256, description="Threads running FAISS searches off the event loop"
+    )
+    faiss_threads: int = Field(
+        0, ge=0, le=256, description="OpenMP threads of one FAISS call; 0 keeps FAISS's default"
     )
 
     @field_validator("shards", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         return split_csv(value)
+
+    @property
+    def held_shards(self) -> list[int]:
+        return sorted(set(self.shards)) if self.shards else list(range(self.shard_count))

@@ -1,4 +1,4 @@
-"""The indexer service's internal API (`/v1/jobs`, deletions)."""
+"""The indexer service's internal API (`/v1/jobs`, deletions, index info)."""
 
 from __future__ import annotations
 
@@ -34,8 +34,14 @@ JobSource = Annotated[ObjectsSource | PrefixSource | FolderSource, Field(discrim
 
 
 class JobRequest(BaseModel):
-    collection_id: str = Field(min_length=1, max_length=64)
+    collection_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     source: JobSource
+    index_type: str | None = Field(
+        None,
+        max_length=64,
+        pattern=r"^(auto|[A-Za-z0-9,()_]+)$",
+        description="FAISS factory string of this collection's base segments; None keeps the current one",
+    )
 
 
 class JobItemError(BaseModel):
@@ -52,5 +58,12 @@ class JobStatus(BaseModel):
     done: int = 0
     failed: int = 0
     errors: list[JobItemError] = Field(default_factory=list)
+    index_version: str | None = Field(None, description="Version published when the job finished")
     created_at: float
     updated_at: float
+
+
+class DeleteResult(BaseModel):
+    collection_id: str
+    image_id: str | None = None
+    index_version: str | None = Field(None, description="Index version including this deletion")

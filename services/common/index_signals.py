@@ -1,0 +1,150 @@
+"""How replicas learn of index changes: Redis (pub/sub plus version keys) or object storage.
+
+Both the indexer (announcing) and search replicas (listening, checking) use it. A replica
+checks `latest()` once per request, so a search right after a finished job or a delete
+sees it (read-your-writes); pub/sub and polling keep replicas warm between requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Literal, cast
+
+import redis.asyncio as aioredis
+from pydantic import BaseModel
+from redis.exceptions import RedisError
+
+from services.common.shards import EVENTS_CHANNEL, read_current, read_tombgen
+from services.common.storage import ObjectStore
+
+log = logging.getLogger(__name__)
+
+
+class IndexEvent(BaseModel):
+    type: Literal["version", "tombstones", "dropped"]
+    collection_id: str
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class Signal:
+    version: str | None
+    tombgen: str
+
+
+class IndexSignals(ABC):
+    """Announce and read the latest index version and tombstone generation per collection."""
+
+    name: str
+
+    @abstractmethod
+    async def announce(self, event: IndexEvent) -> None:
+        """Tell every replica; the durable state in storage is written before this call."""
+
+    @abstractmethod
+    async def latest(self, collection_ids: list[str]) -> dict[str, Signal]:
+        """Latest known signal per collection; raises when the backend does not answer."""
+
+    @abstractmethod
+    def events(self) -> AsyncIterator[IndexEvent]:
+        """Pushed events; a backend without push yields nothing (replicas poll instead)."""
+
+    async def close(self) -> None:
+        return None
+
+
+class StoreSignals(IndexSignals):
+    """No Redis: read the pointer and generation objects (cheap on the local-folder store)."""
+
+    name = "storage"
+
+    def __init__(self, store: ObjectStore) -> None:
+        self.store = store
+
+    async def announce(self, event: IndexEvent) -> None:
+        return None  # the pointer and generation objects are the signal
+
+    def _read(self, collection_ids: list[str]) -> dict[str, Signal]:
+        out = {}
+        for cid in collection_ids:
+            pointer = read_current(self.store, cid)
+            out[cid] = Signal(pointer.version if pointer else None, read_tombgen(self.store, cid))
+        return out
+
+    async def latest(self, collection_ids: list[str]) -> dict[str, Signal]:
+        return await asyncio.to_thread(self._read, collection_ids)
+
+    async def events(self) -> AsyncIterator[IndexEvent]:
+        await asyncio.Event().wait()  # never pushes; polling covers it
+        yield IndexEvent(type="version", collection_id="")
+
+
+def _version_key(cid: str) -> str:
+    return f"timanh:index:{cid}:version"
+
+
+def _tombgen_key(cid: str) -> str:
+    return f"timanh:index:{cid}:tombgen"
+
+
+class RedisSignals(IndexSignals):
+    name = "redis"
+
+    def __init__(self, url: str, timeout_s: float = 0.25) -> None:
+        self.url = url
+        self.client = aioredis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+
+    async def announce(self, event: IndexEvent) -> None:
+        pipe = self.client.pipeline(transaction=True)
+        if event.type == "version":
+            pipe.set(_version_key(event.collection_id), event.value)
+        elif event.type == "tombstones":
+            pipe.set(_tombgen_key(event.collection_id), event.value)
+        else:
+            pipe.delete(_version_key(event.collection_id), _tombgen_key(event.collection_id))
+        pipe.publish(EVENTS_CHANNEL, event.model_dump_json())
+        await pipe.execute()
+
+    async def latest(self, collection_ids: list[str]) -> dict[str, Signal]:
+        if not collection_ids:
+            return {}
+        keys = [k for cid in collection_ids for k in (_version_key(cid), _tombgen_key(cid))]
+        values = cast(list[bytes | None], await self.client.mget(keys))
+        out = {}
+        for i, cid in enumerate(collection_ids):
+            version, gen = values[2 * i], values[2 * i + 1]
+            out[cid] = Signal(version.decode() if version else None, gen.decode() if gen else "0")
+        return out
+
+    async def events(self) -> AsyncIterator[IndexEvent]:
+        """Subscribe (without the short socket timeout), reconnecting until cancelled."""
+        while True:
+            client = aioredis.Redis.from_url(self.url, socket_connect_timeout=2.0)
+            pubsub = client.pubsub()
+            try:
+                await pubsub.subscribe(EVENTS_CHANNEL)
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    try:
+                        yield IndexEvent.model_validate(json.loads(message["data"]))
+                    except ValueError:
+                        log.warning("ignoring a malformed index event")
+            except (RedisError, OSError) as exc:
+                log.warning("index events: %s; resubscribing", exc)
+                await asyncio.sleep(1.0)
+            finally:
+                await pubsub.aclose()
+                await client.aclose()
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+def open_signals(redis_url: str | None, store: ObjectStore, timeout_s: float = 0.25) -> IndexSignals:
+    return RedisSignals(redis_url, timeout_s) if redis_url else StoreSignals(store)

@@ -1,0 +1,141 @@
+"""Running one ingestion job: items in batches, each encoded and stored as a vector batch.
+
+Every step is idempotent so a job taken over after a SIGKILL ends the same: batch keys are
+derived from the job id and batch number, batch results are stored per batch, image ids
+come from content hashes, and the publisher skips ids already indexed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from services.common.catalog import Catalog, image_key
+from services.common.index_signals import IndexEvent, IndexSignals
+from services.common.schemas.indexer import JobItemError, JobStatus
+from services.common.shards import (
+    new_version,
+    pack_vectors,
+    tombgen_key,
+    tombstone_key,
+    tombstone_prefix,
+    vector_batch_key,
+)
+from services.indexer.publisher import Publisher
+from services.indexer.queue import BatchResult, Claimed, JobQueue
+from services.indexer.sources import ItemError, list_items, load_item
+
+log = logging.getLogger(__name__)
+MAX_REPORTED_ERRORS = 100
+
+
+@dataclass
+class EmbedBatch:
+    """Vectors of the inputs that encoded (`rows[i]` is input `i`'s row or None), and why others failed."""
+
+    model_version: str
+    vectors: np.ndarray
+    rows: list[int | None]
+    errors: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+
+class Embedder(Protocol):
+    async def embed_keys(self, keys: list[str]) -> EmbedBatch: ...
+
+
+class Ingestor:
+    def __init__(
+        self,
+        catalog: Catalog,
+        embedder: Embedder,
+        publisher: Publisher,
+        queue: JobQueue,
+        signals: IndexSignals,
+        *,
+        batch_size: int,
+        roots: list[Path],
+        bucket: str | None,
+    ) -> None:
+        self.catalog, self.store, self.embedder = catalog, catalog.store, embedder
+        self.publisher, self.queue, self.signals = publisher, queue, signals
+        self.batch_size, self.roots, self.bucket = batch_size, roots, bucket
+
+    async def run(self, claimed: Claimed, beat: Callable[[], Awaitable[None]]) -> JobStatus:
+        req, job_id = claimed.request, claimed.job_id
+        status = await self.queue.get_status(job_id) or JobStatus(
+            job_id=job_id,
+            collection_id=req.collection_id,
+            status="queued",
+            created_at=time.time(),
+            updated_at=time.time(),
+        )
+        items = await asyncio.to_thread(list_items, req, self.store, self.roots, self.bucket)
+        tomb = set(await self.store.alist(tombstone_prefix(req.collection_id)))
+        results = await self.queue.batch_results(job_id)
+        status.total, status.status = len(items), "running"
+        model_version: str | None = None
+        for n in range(0, max(1, (len(items) + self.batch_size - 1) // self.batch_size)):
+            if n not in results and items:
+                chunk = items[n * self.batch_size : (n + 1) * self.batch_size]
+                result, model_version = await self._batch(claimed, n, chunk, tomb)
+                await self.queue.record_batch(job_id, n, result)
+                results[n] = result
+            await self._report(status, results)
+            await beat()
+        manifest = await self.publisher.publish(req.collection_id, model_version, req.index_type)
+        status.index_version = manifest.version if manifest else None
+        status.status = "done" if status.done or not status.total else "failed"
+        await self._report(status, results)
+        return status
+
+    async def _report(self, status: JobStatus, results: dict[int, BatchResult]) -> None:
+        status.done = sum(r.done for r in results.values())
+        status.failed = sum(r.failed for r in results.values())
+        status.errors = [e for r in results.values() for e in r.errors][:MAX_REPORTED_ERRORS]
+        status.updated_at = time.time()
+        await self.queue.put_status(status)
+
+    async def _batch(
+        self, claimed: Claimed, n: int, refs: list[str], tomb: set[str]
+    ) -> tuple[BatchResult, str | None]:
+        cid = claimed.request.collection_id
+        errors: list[JobItemError] = []
+        ids: list[str] = []
+        for ref in refs:
+            try:
+                record = await asyncio.to_thread(load_item, claimed.request, ref, self.catalog)
+            except ItemError as exc:
+                errors.append(JobItemError(item=ref, code=exc.code, message=exc.message))
+                continue
+            if record.image_id not in ids:
+                ids.append(record.image_id)
+        if not ids:
+            return BatchResult(done=0, failed=len(errors), errors=errors), None
+        emb = await self.embedder.embed_keys([image_key(cid, i) for i in ids])
+        ok = [(iid, row) for iid, row in zip(ids, emb.rows, strict=True) if row is not None]
+        for i, (code, message) in emb.errors.items():
+            errors.append(JobItemError(item=ids[i], code=code, message=message))
+        if ok:
+            vectors = emb.vectors[[row for _, row in ok]]
+            key = vector_batch_key(cid, emb.model_version, f"{claimed.job_id}-{n:05d}")
+            await self.store.aput(key, pack_vectors([iid for iid, _ in ok], vectors))
+            await self._revive(cid, [iid for iid, _ in ok], tomb)
+        return BatchResult(done=len(ok), failed=len(errors), errors=errors), emb.model_version
+
+    async def _revive(self, cid: str, ids: list[str], tomb: set[str]) -> None:
+        """An image deleted and uploaded again is live again: drop its tombstone."""
+        revived = [i for i in ids if tombstone_key(cid, i) in tomb]
+        for iid in revived:
+            await self.store.adelete(tombstone_key(cid, iid))
+            tomb.discard(tombstone_key(cid, iid))
+        if revived:
+            gen = new_version()
+            await self.store.aput(tombgen_key(cid), gen.encode())
+            await self.signals.announce(IndexEvent(type="tombstones", collection_id=cid, value=gen))

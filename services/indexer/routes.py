@@ -1,0 +1,103 @@
+"""The indexer's internal API: jobs, deletions and per-collection index info."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from services.common.errors import ApiError, ErrorBody
+from services.common.schemas.indexer import DeleteResult, JobRequest, JobStatus
+from services.common.shards import CollectionIndex, collection_index
+from services.common.storage import ObjectStore
+from services.indexer.deletes import Deleter
+from services.indexer.publisher import Publisher
+from services.indexer.queue import JobQueue
+from services.indexer.sources import check_source
+
+
+@dataclass
+class IndexerRuntime:
+    store: ObjectStore
+    queue: JobQueue
+    publisher: Publisher
+    deleter: Deleter
+    roots: list[Path]
+    bucket: str | None
+
+
+def _runtime(request: Request) -> IndexerRuntime:
+    runtime: IndexerRuntime = request.app.state.runtime
+    return runtime
+
+
+Runtime = Annotated[IndexerRuntime, Depends(_runtime)]
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody},
+    422: {"model": ErrorBody},
+    503: {"model": ErrorBody},
+}
+router = APIRouter(prefix="/v1", tags=["indexer"], responses=_ERRORS)
+
+
+@router.post("/jobs", status_code=202, response_model=JobStatus)
+async def create_job(body: JobRequest, rt: Runtime) -> JobStatus:
+    """Queue an ingestion job; a source outside the allowed roots or bucket is refused here."""
+    check_source(body, rt.roots, rt.bucket)
+    now = time.time()
+    status = JobStatus(
+        job_id=uuid.uuid4().hex,
+        collection_id=body.collection_id,
+        status="queued",
+        created_at=now,
+        updated_at=now,
+    )
+    await rt.queue.enqueue(status, body)
+    return status
+
+
+@router.get("/jobs/{job_id}", response_model=JobStatus)
+async def job_status(job_id: str, rt: Runtime) -> JobStatus:
+    status = await rt.queue.get_status(job_id)
+    if status is None:
+        raise ApiError(404, "job_not_found", "No such job.", {"job_id": job_id})
+    return status
+
+
+@router.delete("/collections/{collection_id}/images/{image_id}", response_model=DeleteResult)
+async def delete_image(collection_id: str, image_id: str, rt: Runtime) -> DeleteResult:
+    """Searches stop returning the image as soon as this answers."""
+    _check_id(collection_id)
+    _check_id(image_id)
+    return await rt.deleter.delete_image(collection_id, image_id)
+
+
+@router.delete("/collections/{collection_id}", response_model=DeleteResult)
+async def delete_collection(collection_id: str, rt: Runtime) -> DeleteResult:
+    _check_id(collection_id)
+    return await rt.deleter.delete_collection(collection_id)
+
+
+@router.get("/collections/{collection_id}/index", response_model=CollectionIndex)
+async def index_info(collection_id: str, rt: Runtime) -> CollectionIndex:
+    """Current version, tombstone-aware cache version and image count: two small reads."""
+    _check_id(collection_id)
+    return await asyncio.to_thread(collection_index, rt.store, collection_id)
+
+
+@router.post("/collections/{collection_id}/publish", response_model=CollectionIndex)
+async def publish(collection_id: str, rt: Runtime) -> CollectionIndex:
+    """Fold stored vectors and deletions into a new version now (compaction, recovery)."""
+    _check_id(collection_id)
+    await rt.publisher.publish(collection_id)
+    return await asyncio.to_thread(collection_index, rt.store, collection_id)
+
+
+def _check_id(value: str) -> None:
+    if not value or len(value) > 64 or not all(c.isalnum() or c in "-_" for c in value):
+        raise ApiError(422, "invalid_id", "Ids are 1-64 letters, digits, `-` or `_`.", {"id": value[:80]})

@@ -1,0 +1,98 @@
+"""Answering one request: freshen the held versions, search every held segment, merge top-k."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from services.common.errors import ApiError
+from services.common.index_signals import IndexSignals
+from services.common.schemas.search import Hit, SearchParams, SearchResponse
+from services.search.holder import HeldCollection, IndexHolder
+from services.search.segment import search_params
+
+log = logging.getLogger(__name__)
+
+
+class SearchEngine:
+    def __init__(
+        self, holder: IndexHolder, signals: IndexSignals, executor: ThreadPoolExecutor, sync_timeout_s: float
+    ) -> None:
+        self.holder, self.signals, self.executor = holder, signals, executor
+        self.sync_timeout_s = sync_timeout_s
+
+    async def freshen(self, cids: list[str]) -> None:
+        """Read-your-writes: a version or deletion announced before this request is applied first."""
+        try:
+            latest = await self.signals.latest(cids)
+        except Exception as exc:  # signals down: answer from what is held, pub/sub or polling catch up
+            log.warning("index signals unavailable: %s", exc)
+            return
+        for cid, signal in latest.items():
+            held = self.holder.held.get(cid)
+            if signal.version is not None and (held is None or held.manifest.version != signal.version):
+                try:
+                    await asyncio.wait_for(self.holder.sync(cid), self.sync_timeout_s)
+                except TimeoutError:
+                    log.warning("collection %s: newer version still loading; serving the held one", cid)
+            if (cid in self.holder.held) and self.holder.tomb_gen(cid) != signal.tombgen:
+                await self.holder.sync_tombs(cid, signal.tombgen)
+
+    async def search(self, vectors: np.ndarray, params: SearchParams) -> SearchResponse:
+        cids = params.collection_ids if params.collection_ids is not None else sorted(self.holder.held)
+        await self.freshen(cids)
+        chosen: list[tuple[str, HeldCollection, frozenset[str]]] = []
+        skipped: dict[str, str] = {}
+        exclude = frozenset(params.exclude_ids)
+        for cid in dict.fromkeys(cids):
+            held = self.holder.held.get(cid)
+            if held is None:
+                skipped[cid] = "no index version is loaded"
+            elif params.model_version and held.manifest.model_version != params.model_version:
+                skipped[cid] = f"indexed with model {held.manifest.model_version}"
+            elif held.manifest.dim != vectors.shape[1]:
+                raise ApiError(
+                    422,
+                    "dimension_mismatch",
+                    f"Query vectors have {vectors.shape[1]} dimensions; {cid} has {held.manifest.dim}.",
+                )
+            else:
+                tomb = self.holder.tombs.get(cid, ("", frozenset()))[1]
+                chosen.append((cid, held, tomb | exclude if exclude else tomb))
+        loop = asyncio.get_running_loop()
+        results = await loop.run_in_executor(self.executor, _search, chosen, vectors, params)
+        return SearchResponse(
+            results=results,
+            index_versions={cid: held.manifest.version for cid, held, _ in chosen},
+            shards=sorted(self.holder.shards),
+            total_candidates=sum(held.rows for _, held, _ in chosen),
+            skipped=skipped,
+        )
+
+
+def _search(
+    chosen: list[tuple[str, HeldCollection, frozenset[str]]], x: np.ndarray, p: SearchParams
+) -> list[list[Hit]]:
+    """Blocking: runs on the search thread pool, never on the event loop."""
+    merged: list[list[tuple[float, str, str]]] = [[] for _ in range(len(x))]
+    for cid, held, excluded in chosen:
+        for seg in held.segments:
+            params = search_params(seg.index, p.nprobe, p.ef_search)
+            for q, found in enumerate(seg.search(x, p.k, excluded, params)):
+                merged[q].extend((score, iid, cid) for score, iid in found)
+    out = []
+    for cands in merged:
+        cands.sort(key=lambda h: (-h[0], h[1]))
+        seen: set[tuple[str, str]] = set()
+        hits: list[Hit] = []
+        for score, iid, cid in cands:
+            if (cid, iid) not in seen:
+                seen.add((cid, iid))
+                hits.append(Hit(image_id=iid, collection_id=cid, score=score))
+                if len(hits) == p.k:
+                    break
+        out.append(hits)
+    return out
