@@ -4,21 +4,41 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
 from pathlib import Path
 
 import httpx
 
+from services.common.storage import ObjectStore
+
+
+@dataclass
+class EncoderProcess:
+    """A running encoder: its URL, its pid (to read its memory) and the bucket it reads keys from."""
+
+    url: str
+    pid: int
+    store: ObjectStore
+
 
 def tiny_checkpoint(directory: Path, seed: int = 0) -> Path:
-    """`vi-tiny` with seeded random weights saved as a checkpoint, so a server and a test load the same model."""
+    """Seeded `vi-tiny` saved as a checkpoint, so a server and a test load the very same model."""
     import torch
+
     from vi_clip import create_model, save_checkpoint
 
     torch.manual_seed(seed)
     return save_checkpoint(create_model("vi-tiny"), directory)
 
 
-def wait_ready(get: Callable[[str], httpx.Response], timeout_s: float = 90.0) -> None:
+class _Answer(Protocol):
+    status_code: int
+
+    def json(self) -> Any: ...
+
+
+def wait_ready(get: Callable[[str], _Answer], timeout_s: float = 90.0) -> None:
     """Poll `/readyz` through `get` (an httpx or TestClient `get`) until the model has loaded."""
     deadline = time.monotonic() + timeout_s
     last: object = None
