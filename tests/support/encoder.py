@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
 from pathlib import Path
+from typing import Any, Protocol
 
 import httpx
 
