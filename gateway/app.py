@@ -1,30 +1,95 @@
-"""The gateway app: opens storage, cache and the service clients in its lifespan."""
+"""The gateway app: the public API under `/api/v1`, and the UI at `/` when it is built."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
+from gateway.api.routes import collections, images, jobs, search
+from gateway.auth import Authenticator
 from gateway.deps import Resources
+from gateway.engine import SearchEngine
+from gateway.limits import BodyLimitMiddleware
 from gateway.settings import GatewaySettings
 from services.common.app import create_service_app
 from services.common.cache import open_cache
-from services.common.clients import EncoderClient, IndexerClient, SearchClient
+from services.common.clients import (
+    EncoderClient,
+    IndexerClient,
+    SearchClient,
+    ServiceError,
+    ServiceUnavailable,
+)
+from services.common.errors import error_response
+from services.common.index_signals import open_signals
 from services.common.resources import cache_check, peer_check, storage_check
-from services.common.storage import open_store
+from services.common.storage import StorageError, StorageUnavailable, open_store
+
+log = logging.getLogger(__name__)
+API_PREFIX = "/api/v1"
 
 
 def open_resources(settings: GatewaySettings) -> Resources:
     timeout = settings.http_timeout_s
+    store = open_store(settings.storage)
     return Resources(
-        store=open_store(settings.storage),
+        settings=settings,
+        store=store,
         cache=open_cache(settings.cache),
         encoder=EncoderClient(settings.encoder_url, timeout),
         indexer=IndexerClient(settings.indexer_url, timeout),
-        search=[SearchClient(url, timeout) for url in settings.search_urls],
+        search=[SearchClient(url, settings.search_timeout_s) for url in settings.search_urls],
+        auth=Authenticator(settings.api_keys, settings.url_signing_key, settings.rate_limit_per_minute),
+        signals=open_signals(settings.cache.redis_url, store, settings.cache.timeout_s),
     )
+
+
+def _install_upstream_errors(app: FastAPI) -> None:
+    """Failures of peers and storage become 503s (or the peer's own 4xx), never a 500."""
+
+    @app.exception_handler(ServiceUnavailable)
+    async def _unavailable(_: Request, exc: ServiceUnavailable) -> JSONResponse:
+        return error_response(503, f"{exc.service}_unavailable", f"The {exc.service} service is unavailable.")
+
+    @app.exception_handler(ServiceError)
+    async def _peer_error(_: Request, exc: ServiceError) -> JSONResponse:
+        body = exc.body.get("error") if isinstance(exc.body, dict) else None
+        if isinstance(body, dict) and exc.status in (400, 403, 404, 409, 413, 415, 422):
+            return error_response(exc.status, body.get("code", "invalid_request"), body.get("message", ""))
+        log.error("unexpected answer from %s: %s %s", exc.service, exc.status, exc.body)
+        return error_response(503, f"{exc.service}_unavailable", f"The {exc.service} service failed.")
+
+    @app.exception_handler(StorageUnavailable)
+    async def _storage_down(_: Request, exc: StorageUnavailable) -> JSONResponse:
+        return error_response(503, "storage_unavailable", "Image storage is unavailable; try again shortly.")
+
+    @app.exception_handler(StorageError)
+    async def _storage_error(_: Request, exc: StorageError) -> JSONResponse:
+        log.error("storage error: %s", exc)
+        return error_response(503, "storage_error", "Image storage failed; try again shortly.")
+
+
+def _mount_frontend(app: FastAPI, settings: GatewaySettings) -> None:
+    root = settings.frontend_dir
+    index = root / "index.html"
+    if not index.is_file():
+        return
+    if (root / "assets").is_dir():
+        app.mount("/assets", StaticFiles(directory=root / "assets"), name="assets")
+
+    async def spa(full_path: str) -> FileResponse:
+        candidate = (root / full_path).resolve()
+        if full_path and candidate.is_file() and candidate.is_relative_to(root.resolve()):
+            return FileResponse(candidate)
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+    app.add_api_route("/{full_path:path}", spa, methods=["GET"], include_in_schema=False)
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
@@ -32,6 +97,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = open_resources(settings)
         app.state.resources = resources
+        app.state.engine = SearchEngine(resources)
         app.state.readiness_checks += [
             storage_check(resources.store),
             cache_check(resources.cache),  # searches go on uncached without it
@@ -44,11 +110,27 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         finally:
             await resources.aclose()
 
-    return create_service_app(
+    app = create_service_app(
         service="gateway",
         title="Tìm Ảnh API",
-        version="0.1.0",
+        version="1.0.0",
         description="Tìm ảnh bằng mô tả tiếng Việt: the public REST API of Tìm Ảnh.",
         lifespan=lifespan,
         readiness_timeout_s=settings.readiness_timeout_s,
     )
+    _install_upstream_errors(app)
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (collections, images, jobs, search):
+        api.include_router(module.router)
+    app.include_router(api)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["X-API-Key", "Authorization", "Content-Type"],
+            expose_headers=["X-Missing-Shards", "Retry-After"],
+        )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    _mount_frontend(app, settings)
+    return app

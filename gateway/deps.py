@@ -2,27 +2,42 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from gateway.auth import Authenticator
+from gateway.resilience import GuardedCache
+from gateway.settings import GatewaySettings
 from services.common.cache import Cache
+from services.common.catalog import Catalog, CollectionRecord, ImageRecord
 from services.common.clients import EncoderClient, IndexerClient, SearchClient
+from services.common.errors import ApiError
+from services.common.index_signals import IndexSignals
 from services.common.storage import ObjectStore
 
 
 @dataclass
 class Resources:
+    settings: GatewaySettings
     store: ObjectStore
     cache: Cache
     encoder: EncoderClient
     indexer: IndexerClient
     search: list[SearchClient]
+    auth: Authenticator
+    signals: IndexSignals
+
+    def __post_init__(self) -> None:
+        self.catalog = Catalog(self.store)
+        self.guarded_cache = GuardedCache(self.cache)
 
     async def aclose(self) -> None:
         for client in (self.encoder, self.indexer, *self.search):
             await client.aclose()
+        await self.signals.close()
         await self.cache.close()
         self.store.close()
 
@@ -33,3 +48,31 @@ def get_resources(request: Request) -> Resources:
 
 
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
+
+
+async def authenticate(request: Request, res: ResourcesDep) -> str:
+    """Every `/api/v1` route: a valid API key when keys are configured, within its rate limit."""
+    principal = res.auth.principal(request)
+    await res.auth.check_rate(principal, res.guarded_cache)
+    return principal
+
+
+Principal = Annotated[str, Depends(authenticate)]
+
+
+async def collection_or_404(collection_id: str, res: ResourcesDep) -> CollectionRecord:
+    record = await asyncio.to_thread(res.catalog.get_collection, collection_id)
+    if record is None:
+        raise ApiError(404, "collection_not_found", f"No collection with id {collection_id!r}.")
+    return record
+
+
+async def image_or_404(image_id: str, res: ResourcesDep) -> ImageRecord:
+    record = await asyncio.to_thread(res.catalog.get_image, image_id)
+    if record is None:
+        raise ApiError(404, "image_not_found", f"No image with id {image_id!r}.")
+    return record
+
+
+CollectionDep = Annotated[CollectionRecord, Depends(collection_or_404)]
+ImageDep = Annotated[ImageRecord, Depends(image_or_404)]

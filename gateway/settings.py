@@ -1,5 +1,6 @@
 """Settings of the gateway (`GATEWAY_*`)."""
 
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
@@ -18,12 +19,28 @@ class GatewaySettings(ServiceSettings):
         default_factory=lambda: ["http://127.0.0.1:8103"],
         description="Base URLs of the search replicas (comma-separated)",
     )
+    search_timeout_s: float = Field(2.0, gt=0, description="Time a search replica has to answer")
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list, description="Accepted API keys (comma-separated); empty: no auth"
     )
+    url_signing_key: SecretStr | None = Field(
+        None, description="Key signing image URLs for browsers; derived from the API keys when unset"
+    )
+    rate_limit_per_minute: int = Field(1200, ge=0, description="Requests per minute per API key; 0: no limit")
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Origins allowed by CORS (comma-separated)"
     )
+    max_request_bytes: int = Field(25 * 1024 * 1024, ge=1024, description="Largest request body accepted")
+    max_files_per_upload: int = Field(
+        500, ge=1, description="Most images in one upload (zip members included)"
+    )
+    max_image_pixels: int = Field(50_000_000, ge=1, description="Largest image accepted, in pixels")
+    max_zip_uncompressed_bytes: int = Field(
+        512 * 1024 * 1024, ge=1, description="Most bytes a zip upload may expand to"
+    )
+    embedding_cache_ttl_s: int = Field(86_400, ge=1, description="Lifetime of cached query embeddings")
+    result_cache_ttl_s: int = Field(3600, ge=1, description="Lifetime of cached result pages")
+    frontend_dir: Path = Field(Path("frontend/dist"), description="Built UI served at `/` when present")
 
     @field_validator("search_urls", "api_keys", "cors_origins", mode="before")
     @classmethod

@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+import logging
 import uuid
 from collections.abc import Iterator
 
@@ -16,6 +17,8 @@ from moto.server import ThreadedMotoServer
 from deploy.stack import free_port
 from services.common.settings import CacheSettings, StorageSettings
 from tests.support.servers import redis_answers, redis_server
+
+logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto logs every S3 request
 
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
 

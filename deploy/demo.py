@@ -1,0 +1,151 @@
+"""`make demo`: Tìm Ảnh on a laptop, over ViShapes-vi images, with one command.
+
+It generates the demo images, makes sure the trained demo checkpoint exists (training it
+when missing), starts every service with embedded defaults (a local storage folder, an
+in-process cache unless `REDIS_URL` is set), creates a demo collection, indexes the images
+with a progress bar, prints the UI's address, and stops every service on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import httpx
+
+from deploy.stack import Ports, Stack, free_port, service_specs
+
+REPO = Path(__file__).resolve().parents[1]
+CHECKPOINT = REPO / "checkpoints" / "vi-tiny-vishapes"
+COLLECTION = "ViShapes-vi (demo)"
+UPLOAD_CHUNK = 100
+
+
+def ensure_checkpoint() -> None:
+    if (CHECKPOINT / "config.json").is_file():
+        return
+    print("The demo checkpoint is missing: training it (make train-demo, about 15 minutes)…", flush=True)
+    subprocess.run(["make", "-C", str(REPO), "train-demo"], check=True)
+
+
+def ensure_images(folder: Path, count: int, size: int) -> list[Path]:
+    images = sorted((folder / "test" / "images").glob("*.png"))
+    if len(images) < count:
+        from vi_clip_train.vishapes.__main__ import generate
+
+        print(f"Generating {count} ViShapes-vi images in {folder}…", flush=True)
+        generate(folder, {"test": count}, seed=2024, size=size, workers=2)
+        images = sorted((folder / "test" / "images").glob("*.png"))
+    return images[:count]
+
+
+def _bar(label: str, done: int, total: int) -> None:
+    width = 30
+    filled = int(width * done / max(total, 1))
+    sys.stdout.write(f"\r{label:<10} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    sys.stdout.flush()
+    if done >= total:
+        sys.stdout.write("\n")
+
+
+def _zip(paths: list[Path]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
+        for path in paths:
+            zf.write(path, path.name)
+    return out.getvalue()
+
+
+def seed_collection(api: httpx.Client, images: list[Path]) -> str:
+    """Create the demo collection (once) and index the images, showing progress."""
+    existing = [c for c in api.get("/api/v1/collections").json()["items"] if c["name"] == COLLECTION]
+    if existing and existing[0]["image_count"] >= len(images):
+        return str(existing[0]["id"])
+    collection_id = (
+        existing[0]["id"]
+        if existing
+        else api.post("/api/v1/collections", json={"name": COLLECTION}).json()["id"]
+    )
+    jobs: list[str] = []
+    for start in range(0, len(images), UPLOAD_CHUNK):
+        chunk = images[start : start + UPLOAD_CHUNK]
+        resp = api.post(
+            f"/api/v1/collections/{collection_id}/images",
+            files=[("files", ("vishapes.zip", _zip(chunk), "application/zip"))],
+        )
+        resp.raise_for_status()
+        if resp.json()["job_id"]:
+            jobs.append(resp.json()["job_id"])
+        _bar("upload", start + len(chunk), len(images))
+    pending = set(jobs)
+    totals: dict[str, tuple[int, int]] = {}
+    while pending:
+        for job_id in list(pending):
+            job = api.get(f"/api/v1/jobs/{job_id}").json()
+            totals[job_id] = (job["done"] + job["failed"], job["total"])
+            if job["status"] in ("done", "failed"):
+                pending.discard(job_id)
+        _bar("indexing", sum(d for d, _ in totals.values()), max(sum(t for _, t in totals.values()), 1))
+        if pending:
+            time.sleep(0.5)
+    return str(collection_id)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the Tìm Ảnh demo locally.")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("DEMO_PORT", "7860")))
+    parser.add_argument("--data-dir", type=Path, default=REPO / "data" / "demo")
+    parser.add_argument("--images", type=int, default=int(os.environ.get("DEMO_IMAGES", "600")))
+    parser.add_argument("--image-size", type=int, default=128)
+    parser.add_argument("--api-key", default=os.environ.get("DEMO_API_KEY"), help="require this API key")
+    parser.add_argument("--auth", action="store_true", help="require a generated API key")
+    args = parser.parse_args(argv)
+
+    ensure_checkpoint()
+    images = ensure_images(args.data_dir / "vishapes-vi", args.images, args.image_size)
+    api_key = args.api_key or (secrets.token_urlsafe(24) if args.auth else None)
+    env = {
+        "STORAGE_BACKEND": "local",
+        "STORAGE_LOCAL_ROOT": str(args.data_dir / "storage"),
+        "INDEXER_QUEUE_PATH": str(args.data_dir / "indexer-queue.sqlite"),
+        "ENCODER_MODEL": str(CHECKPOINT),
+        "GATEWAY_FRONTEND_DIR": str(REPO / "frontend" / "dist"),
+    }
+    if api_key:
+        env["GATEWAY_API_KEYS"] = api_key
+    ports = Ports(gateway=args.port, encoder=free_port(), indexer=free_port(), search=free_port())
+    stack = Stack(service_specs(ports, env), cwd=str(REPO), echo=bool(os.environ.get("DEMO_VERBOSE")))
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with stack.running(timeout_s=120):
+        url = f"http://127.0.0.1:{args.port}"
+        headers = {"X-API-Key": api_key} if api_key else {}
+        with httpx.Client(base_url=url, headers=headers, timeout=60) as api:
+            deadline = time.monotonic() + 120
+            while api.get("/readyz").status_code != 200:
+                if time.monotonic() > deadline or stop.is_set():
+                    raise SystemExit("the services did not become ready; run with DEMO_VERBOSE=1 to see why")
+                time.sleep(0.5)
+            seed_collection(api, images)
+        print(f"Tìm Ảnh is ready: {url}", flush=True)
+        if api_key:
+            print(f"API key: {api_key}", flush=True)
+        print("Ctrl-C stops every service.", flush=True)
+        stop.wait()
+    print("Stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The public API under `/api/v1`, one router per resource."""

@@ -1,0 +1,99 @@
+"""`/images/{id}`: an image's record, its bytes and thumbnail, and its deletion."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.responses import Response
+
+from gateway.api.errors import errors
+from gateway.deps import ImageDep, Principal, ResourcesDep, authenticate, image_or_404
+from services.common.catalog import ImageRecord, image_key, thumbnail_key
+from services.common.errors import ApiError
+from services.common.images import THUMBNAIL_CONTENT_TYPE
+from services.common.schemas.public import Image
+from services.common.storage import ObjectNotFound
+
+router = APIRouter(prefix="/images", tags=["images"])
+API_PREFIX = "/api/v1"
+
+
+def content_path(image_id: str) -> str:
+    return f"{API_PREFIX}/images/{image_id}/content"
+
+
+def thumbnail_path(image_id: str) -> str:
+    return f"{API_PREFIX}/images/{image_id}/thumbnail"
+
+
+def image_out(record: ImageRecord, res: ResourcesDep) -> Image:
+    return Image(
+        image_id=record.image_id,
+        collection_id=record.collection_id,
+        filename=record.filename,
+        width=record.width,
+        height=record.height,
+        content_type=record.content_type,
+        created_at=record.created_at,
+        url=res.auth.sign(content_path(record.image_id)),
+        thumbnail_url=res.auth.sign(thumbnail_path(record.image_id)),
+    )
+
+
+async def bytes_access(
+    request: Request,
+    res: ResourcesDep,
+    exp: Annotated[str | None, Query(max_length=20, description="Expiry of a signed URL")] = None,
+    sig: Annotated[str | None, Query(max_length=64, description="Signature of a signed URL")] = None,
+) -> None:
+    """Image bytes accept a signed URL (for `<img src>`) or the usual API key."""
+    if not res.auth.signature_ok(request.url.path, exp, sig):
+        await authenticate(request, res)
+
+
+BytesAccess = Annotated[None, Depends(bytes_access)]
+
+
+@router.get("/{image_id}", response_model=Image, responses=errors(404, 503))
+async def get_image(image: ImageDep, res: ResourcesDep, _: Principal) -> Image:
+    return image_out(image, res)
+
+
+async def _serve(res: ResourcesDep, key: str, content_type: str, image_id: str) -> Response:
+    try:
+        data = await res.store.aget(key)
+    except ObjectNotFound as exc:
+        raise ApiError(404, "image_not_found", f"No image with id {image_id!r}.") from exc
+    return Response(
+        data,
+        media_type=content_type,
+        headers={"Cache-Control": "private, max-age=86400, immutable", "ETag": f'"{image_id}"'},
+    )
+
+
+_BYTES = {200: {"content": {"image/*": {}}, "description": "The image bytes"}, **errors(404, 503)}
+
+
+@router.get("/{image_id}/content", response_class=Response, responses=_BYTES)
+async def get_content(_: BytesAccess, res: ResourcesDep, image_id: str) -> Response:
+    image = await image_or_404(image_id, res)
+    return await _serve(res, image_key(image.collection_id, image.image_id), image.content_type, image_id)
+
+
+@router.get("/{image_id}/thumbnail", response_class=Response, responses=_BYTES)
+async def get_thumbnail(_: BytesAccess, res: ResourcesDep, image_id: str) -> Response:
+    image = await image_or_404(image_id, res)
+    return await _serve(
+        res, thumbnail_key(image.collection_id, image.image_id), THUMBNAIL_CONTENT_TYPE, image_id
+    )
+
+
+@router.delete(
+    "/{image_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response, responses=errors(404, 503)
+)
+async def delete_image(image: ImageDep, res: ResourcesDep, _: Principal) -> Response:
+    await res.indexer.delete_image(image.collection_id, image.image_id)  # gone from results at once
+    await asyncio.to_thread(res.catalog.delete_image, image)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

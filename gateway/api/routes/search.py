@@ -1,0 +1,116 @@
+"""`/search` and `/search/image`: images by a Vietnamese description, or by another image."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import ValidationError
+
+from gateway.api.errors import errors
+from gateway.deps import Principal, ResourcesDep, image_or_404
+from gateway.engine import Page, SearchEngine
+from gateway.query import normalize_query
+from services.common.catalog import image_key
+from services.common.errors import ApiError
+from services.common.images import ImageDecodeError, decode
+from services.common.schemas.public import SearchQuery, SearchResponse, SimilarByImageId
+
+router = APIRouter(prefix="/search", tags=["search"])
+MISSING_HEADER = "X-Missing-Shards"
+
+
+def _engine(request: Request) -> SearchEngine:
+    engine: SearchEngine = request.app.state.engine
+    return engine
+
+
+def _partial_header(response: Response, missing: list[str]) -> None:
+    if missing:
+        response.headers[MISSING_HEADER] = ",".join(missing)
+
+
+@router.post("", response_model=SearchResponse, responses=errors(404, 503))
+async def search(
+    body: SearchQuery, request: Request, response: Response, res: ResourcesDep, _: Principal
+) -> SearchResponse:
+    query = normalize_query(body.query)
+    page = Page(body.collection_id, body.top_k, body.offset, body.min_score)
+    result, missing = await _engine(request).search_text(query, page)
+    _partial_header(response, missing)
+    return result
+
+
+_IMAGE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "collection_id": {"type": "string", "maxLength": 64},
+                        "top_k": {"type": "integer", "minimum": 1, "maximum": 200},
+                    },
+                }
+            },
+            "application/json": {"schema": SimilarByImageId.model_json_schema()},
+        },
+    }
+}
+
+
+async def _parse(request: Request, res: ResourcesDep) -> tuple[SimilarByImageId | None, bytes | None, Page]:
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form(max_files=1, max_fields=10)
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise ApiError(422, "missing_file", "Send the image in the multipart field `file`.")
+        fields = {k: v for k, v in form.items() if isinstance(v, str) and k != "file"}
+        try:
+            params = SimilarByImageId.model_validate({"image_id": "upload", **fields})
+        except ValidationError as exc:
+            raise ApiError(422, "invalid_request", "The request is not valid.", exc.errors()) from exc
+        data = await upload.read()
+        return None, data, Page(params.collection_id, params.top_k, params.offset, params.min_score)
+    if content_type.startswith("application/json"):
+        try:
+            params = SimilarByImageId.model_validate_json(await request.body())
+        except ValidationError as exc:
+            details = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+            raise ApiError(422, "invalid_request", "The request is not valid.", details) from exc
+        return params, None, Page(params.collection_id, params.top_k, params.offset, params.min_score)
+    raise ApiError(
+        415, "unsupported_media_type", "Send multipart/form-data with `file`, or JSON with `image_id`."
+    )
+
+
+@router.post(
+    "/image", response_model=SearchResponse, responses=errors(404, 415, 503), openapi_extra=_IMAGE_BODY
+)
+async def search_by_image(
+    request: Request, response: Response, res: ResourcesDep, _: Principal
+) -> SearchResponse:
+    by_id, data, page = await _parse(request, res)
+    exclude: list[str] = []
+    if by_id is not None:
+        record = await image_or_404(by_id.image_id, res)
+        data = await res.store.aget(image_key(record.collection_id, record.image_id))
+        exclude = [record.image_id]
+        source = f"image:{record.image_id}"
+    else:
+        assert data is not None
+        try:
+            await asyncio.to_thread(decode, data, max_pixels=res.settings.max_image_pixels)
+        except ImageDecodeError as exc:
+            raise ApiError(422, exc.code, exc.message) from exc
+        source = "upload:" + hashlib.sha256(data).hexdigest()
+    vector, model_version = await res.encoder.embed_image(data)
+    result, missing = await _engine(request).search_vector(source, vector, model_version, page, exclude)
+    _partial_header(response, missing)
+    return result

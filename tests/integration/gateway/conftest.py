@@ -1,0 +1,79 @@
+"""One running system for the gateway's tests: a private Redis (so a test can stop it), S3, all services."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.fullstack import RunningStack, ShapeImage, full_stack, vishapes
+from tests.support.servers import redis_server
+
+API_KEY = "test-key-" + uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="package")
+def private_redis() -> Iterator[tuple[str, object]]:
+    with redis_server() as (url, proc):
+        yield url, proc
+
+
+@pytest.fixture(scope="package")
+def system(s3_endpoint: str, private_redis: tuple[str, object]) -> Iterator[RunningStack]:
+    env = {
+        "STORAGE_S3_ENDPOINT": s3_endpoint,
+        "STORAGE_S3_BUCKET": f"gw-{uuid.uuid4().hex[:12]}",
+        "REDIS_URL": private_redis[0],
+        "GATEWAY_API_KEYS": API_KEY,
+        "GATEWAY_MAX_REQUEST_BYTES": str(2 * 1024 * 1024),
+        "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000",
+        "INDEXER_SHARD_COUNT": "2",
+        "SEARCH_SHARD_COUNT": "2",
+    }
+    with full_stack(env) as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
+def images(tmp_path_factory: pytest.TempPathFactory) -> list[ShapeImage]:
+    return vishapes(tmp_path_factory.mktemp("vishapes"), 60)
+
+
+@pytest.fixture(scope="package")
+def api(system: RunningStack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=system.gateway, headers={"X-API-Key": API_KEY}, timeout=60) as client:
+        yield client
+
+
+def wait_job(api: httpx.Client, job_id: str, timeout_s: float = 120) -> dict[str, object]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job: dict[str, object] = api.get(f"/api/v1/jobs/{job_id}").json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.2)
+    raise TimeoutError(f"job {job_id} did not finish")
+
+
+def upload(api: httpx.Client, collection_id: str, paths: list[Path]) -> dict[str, object]:
+    files = [("files", (p.name, p.read_bytes(), "image/png")) for p in paths]
+    resp = api.post(f"/api/v1/collections/{collection_id}/images", files=files)
+    assert resp.status_code == 202, resp.text
+    body: dict[str, object] = resp.json()
+    return body
+
+
+@pytest.fixture(scope="package")
+def indexed(api: httpx.Client, images: list[ShapeImage]) -> tuple[str, dict[str, ShapeImage]]:
+    """A collection holding the first 40 images, indexed; returns its id and image id -> image."""
+    collection_id = api.post("/api/v1/collections", json={"name": "Hình khối"}).json()["id"]
+    body = upload(api, collection_id, [i.path for i in images[:40]])
+    assert wait_job(api, str(body["job_id"]))["status"] == "done"
+    by_name = {i.path.name: i for i in images}
+    accepted = body["accepted"]
+    assert isinstance(accepted, list)
+    return collection_id, {a["image_id"]: by_name[a["filename"]] for a in accepted}
