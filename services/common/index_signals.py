@@ -8,6 +8,7 @@ sees it (read-your-writes); pub/sub and polling keep replicas warm between reque
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 from abc import ABC, abstractmethod
@@ -19,6 +20,7 @@ import redis.asyncio as aioredis
 from pydantic import BaseModel
 from redis.exceptions import RedisError
 
+from services.common.settings import StorageSettings
 from services.common.shards import EVENTS_CHANNEL, read_current, read_tombgen
 from services.common.storage import ObjectStore
 
@@ -84,36 +86,40 @@ class StoreSignals(IndexSignals):
         yield IndexEvent(type="version", collection_id="")
 
 
-def _version_key(cid: str) -> str:
-    return f"timanh:index:{cid}:version"
-
-
-def _tombgen_key(cid: str) -> str:
-    return f"timanh:index:{cid}:tombgen"
+def redis_namespace(storage: StorageSettings) -> str:
+    """Redis keys are scoped to the data they describe: two stacks sharing one Redis but not
+    one bucket (or local folder) never see each other's jobs, locks or index events."""
+    if storage.resolved_backend == "s3":
+        return f"s3:{storage.s3_endpoint}/{storage.s3_bucket}"
+    return "local:" + hashlib.sha256(str(storage.local_root.resolve()).encode()).hexdigest()[:12]
 
 
 class RedisSignals(IndexSignals):
     name = "redis"
 
-    def __init__(self, url: str, timeout_s: float = 0.25) -> None:
-        self.url = url
+    def __init__(self, url: str, namespace: str, timeout_s: float = 0.25) -> None:
+        self.url, self.prefix = url, f"timanh:{namespace}:"
+        self.channel = self.prefix + EVENTS_CHANNEL
         self.client = aioredis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+
+    def _key(self, cid: str, part: str) -> str:
+        return f"{self.prefix}index:{cid}:{part}"
 
     async def announce(self, event: IndexEvent) -> None:
         pipe = self.client.pipeline(transaction=True)
         if event.type == "version":
-            pipe.set(_version_key(event.collection_id), event.value)
+            pipe.set(self._key(event.collection_id, "version"), event.value)
         elif event.type == "tombstones":
-            pipe.set(_tombgen_key(event.collection_id), event.value)
+            pipe.set(self._key(event.collection_id, "tombgen"), event.value)
         else:
-            pipe.delete(_version_key(event.collection_id), _tombgen_key(event.collection_id))
-        pipe.publish(EVENTS_CHANNEL, event.model_dump_json())
+            pipe.delete(self._key(event.collection_id, "version"), self._key(event.collection_id, "tombgen"))
+        pipe.publish(self.channel, event.model_dump_json())
         await pipe.execute()
 
     async def latest(self, collection_ids: list[str]) -> dict[str, Signal]:
         if not collection_ids:
             return {}
-        keys = [k for cid in collection_ids for k in (_version_key(cid), _tombgen_key(cid))]
+        keys = [self._key(cid, part) for cid in collection_ids for part in ("version", "tombgen")]
         values = cast(list[bytes | None], await self.client.mget(keys))
         out = {}
         for i, cid in enumerate(collection_ids):
@@ -127,7 +133,7 @@ class RedisSignals(IndexSignals):
             client = aioredis.Redis.from_url(self.url, socket_connect_timeout=2.0)
             pubsub = client.pubsub()
             try:
-                await pubsub.subscribe(EVENTS_CHANNEL)
+                await pubsub.subscribe(self.channel)
                 async for message in pubsub.listen():
                     if message.get("type") != "message":
                         continue
@@ -146,5 +152,7 @@ class RedisSignals(IndexSignals):
         await self.client.aclose()
 
 
-def open_signals(redis_url: str | None, store: ObjectStore, timeout_s: float = 0.25) -> IndexSignals:
-    return RedisSignals(redis_url, timeout_s) if redis_url else StoreSignals(store)
+def open_signals(
+    redis_url: str | None, store: ObjectStore, storage: StorageSettings, timeout_s: float = 0.25
+) -> IndexSignals:
+    return RedisSignals(redis_url, redis_namespace(storage), timeout_s) if redis_url else StoreSignals(store)

@@ -14,7 +14,7 @@ from services.common.cache import open_cache
 from services.common.catalog import Catalog
 from services.common.clients import EncoderClient
 from services.common.health import Check
-from services.common.index_signals import open_signals
+from services.common.index_signals import open_signals, redis_namespace
 from services.common.resources import cache_check, peer_check, storage_check
 from services.common.storage import open_store
 from services.indexer.deletes import Deleter
@@ -46,9 +46,10 @@ def create_app(settings: IndexerSettings) -> FastAPI:
         store = open_store(settings.storage)
         cache = open_cache(settings.cache)
         encoder = EncoderClient(settings.encoder_url, settings.encoder_timeout_s)
-        queue = open_queue(redis_url, settings.queue_path, settings.claim_idle_s)
-        signals = open_signals(redis_url, store, settings.cache.timeout_s)
-        locks = open_locks(redis_url, settings.queue_path.parent / "locks", settings.lock_ttl_s)
+        namespace = redis_namespace(settings.storage)
+        queue = open_queue(redis_url, namespace, settings.queue_path, settings.claim_idle_s)
+        signals = open_signals(redis_url, store, settings.storage, settings.cache.timeout_s)
+        locks = open_locks(redis_url, namespace, settings.queue_path.parent / "locks", settings.lock_ttl_s)
         publisher = Publisher(store, signals, locks, build_config(settings))
         deleter = Deleter(store, signals, publisher)
         bucket = settings.storage.s3_bucket if settings.storage.resolved_backend == "s3" else None

@@ -33,7 +33,8 @@ class Locks(ABC):
 
 
 class RedisLocks(Locks):
-    def __init__(self, url: str, ttl_s: float) -> None:
+    def __init__(self, url: str, namespace: str, ttl_s: float) -> None:
+        self.prefix = f"timanh:{namespace}:lock:"
         self.client = aioredis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
         self.ttl_ms = int(ttl_s * 1000)
 
@@ -44,7 +45,7 @@ class RedisLocks(Locks):
 
     @contextlib.asynccontextmanager
     async def hold(self, name: str) -> AsyncIterator[None]:
-        key, token = f"timanh:lock:{name}", uuid.uuid4().hex
+        key, token = self.prefix + name, uuid.uuid4().hex
         while not await self.client.set(key, token, nx=True, px=self.ttl_ms):
             await asyncio.sleep(0.1)
         renew = asyncio.create_task(self._renew(key, token))
@@ -80,5 +81,5 @@ class FileLocks(Locks):
             os.close(fd)  # closing the descriptor releases the flock
 
 
-def open_locks(redis_url: str | None, folder: Path, ttl_s: float) -> Locks:
-    return RedisLocks(redis_url, ttl_s) if redis_url else FileLocks(folder)
+def open_locks(redis_url: str | None, namespace: str, folder: Path, ttl_s: float) -> Locks:
+    return RedisLocks(redis_url, namespace, ttl_s) if redis_url else FileLocks(folder)

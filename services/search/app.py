@@ -60,7 +60,7 @@ def create_app(settings: SearchSettings) -> FastAPI:
             faiss.omp_set_num_threads(settings.faiss_threads)
         redis_url = settings.cache.redis_url
         store = open_store(settings.storage)
-        signals = open_signals(redis_url, store, settings.cache.timeout_s)
+        signals = open_signals(redis_url, store, settings.storage, settings.cache.timeout_s)
         loader = ThreadPoolExecutor(2, thread_name_prefix="index-load")
         searcher = ThreadPoolExecutor(settings.search_threads, thread_name_prefix="faiss-search")
         holder = IndexHolder(

@@ -35,3 +35,19 @@ def exact_top_k(x: np.ndarray, ids: list[str], q: np.ndarray, k: int) -> list[li
     scores = q @ x.T
     order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
     return [[ids[j] for j in row] for row in order]
+
+
+def vishapes_pngs(n: int, seed: int = 0, size: int = 64) -> list[bytes]:
+    """`n` distinct ViShapes-vi pictures as PNG bytes, deterministic by seed."""
+    import io
+
+    from vi_clip_train.vishapes import sample_scene
+    from vi_clip_train.vishapes.render import render
+
+    rng = np.random.default_rng(seed)
+    out: list[bytes] = []
+    for _ in range(n):
+        buf = io.BytesIO()
+        render(sample_scene(rng), size, rng).save(buf, format="PNG")
+        out.append(buf.getvalue())
+    return out

@@ -5,11 +5,11 @@ from pathlib import Path
 from services.indexer.queue.base import BatchResult, Claimed, JobQueue
 
 
-def open_queue(redis_url: str | None, sqlite_path: Path, claim_idle_s: float) -> JobQueue:
+def open_queue(redis_url: str | None, namespace: str, sqlite_path: Path, claim_idle_s: float) -> JobQueue:
     if redis_url:
         from services.indexer.queue.redis_queue import RedisJobQueue
 
-        return RedisJobQueue(redis_url, claim_idle_s)
+        return RedisJobQueue(redis_url, namespace, claim_idle_s)
     from services.indexer.queue.sqlite_queue import SqliteJobQueue
 
     return SqliteJobQueue(sqlite_path, claim_idle_s)

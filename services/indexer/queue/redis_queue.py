@@ -14,33 +14,32 @@ from redis.exceptions import ResponseError
 from services.common.schemas.indexer import JobRequest, JobStatus
 from services.indexer.queue.base import BatchResult, Claimed, JobQueue
 
-STREAM = "timanh:jobs"
 GROUP = "indexers"
 STATUS_TTL_S = 7 * 24 * 3600
-
-
-def _status_key(job_id: str) -> str:
-    return f"timanh:job:{job_id}"
-
-
-def _batches_key(job_id: str) -> str:
-    return f"timanh:job:{job_id}:batches"
 
 
 class RedisJobQueue(JobQueue):
     name = "redis"
 
-    def __init__(self, url: str, claim_idle_s: float) -> None:
+    def __init__(self, url: str, namespace: str, claim_idle_s: float) -> None:
         super().__init__(claim_idle_s)
+        self.prefix = f"timanh:{namespace}:"
+        self.stream = self.prefix + "jobs"
         # Blocking reads wait longer than the short cache timeouts allow.
         self.client = aioredis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=2)
         self._group_ready = False
+
+    def _status_key(self, job_id: str) -> str:
+        return f"{self.prefix}job:{job_id}"
+
+    def _batches_key(self, job_id: str) -> str:
+        return f"{self.prefix}job:{job_id}:batches"
 
     async def _ensure_group(self) -> None:
         if self._group_ready:
             return
         try:
-            await self.client.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+            await self.client.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
@@ -48,8 +47,8 @@ class RedisJobQueue(JobQueue):
 
     async def enqueue(self, status: JobStatus, request: JobRequest) -> None:
         await self._ensure_group()
-        await self.client.set(_status_key(status.job_id), status.model_dump_json(), ex=STATUS_TTL_S)
-        await self.client.xadd(STREAM, {"job_id": status.job_id, "request": request.model_dump_json()})
+        await self.client.set(self._status_key(status.job_id), status.model_dump_json(), ex=STATUS_TTL_S)
+        await self.client.xadd(self.stream, {"job_id": status.job_id, "request": request.model_dump_json()})
 
     @staticmethod
     def _claimed(message: Any) -> Claimed:
@@ -60,40 +59,40 @@ class RedisJobQueue(JobQueue):
     async def claim(self, consumer: str, block_s: float) -> Claimed | None:
         await self._ensure_group()
         idle_ms = int(self.claim_idle_s * 1000)
-        stale = await self.client.xautoclaim(STREAM, GROUP, consumer, idle_ms, "0-0", count=1)
+        stale = await self.client.xautoclaim(self.stream, GROUP, consumer, idle_ms, "0-0", count=1)
         if stale[1]:
             return self._claimed(stale[1][0])
         fresh: Any = await self.client.xreadgroup(
-            GROUP, consumer, {STREAM: ">"}, count=1, block=max(1, int(block_s * 1000))
+            GROUP, consumer, {self.stream: ">"}, count=1, block=max(1, int(block_s * 1000))
         )
         if not fresh or not fresh[0][1]:
             return None
         return self._claimed(fresh[0][1][0])
 
     async def heartbeat(self, claimed: Claimed, consumer: str) -> None:
-        await self.client.xclaim(STREAM, GROUP, consumer, 0, [claimed.token], justid=True)
+        await self.client.xclaim(self.stream, GROUP, consumer, 0, [claimed.token], justid=True)
 
     async def ack(self, claimed: Claimed) -> None:
         pipe = self.client.pipeline(transaction=True)
-        pipe.xack(STREAM, GROUP, claimed.token)
-        pipe.xdel(STREAM, claimed.token)
+        pipe.xack(self.stream, GROUP, claimed.token)
+        pipe.xdel(self.stream, claimed.token)
         await pipe.execute()
 
     async def get_status(self, job_id: str) -> JobStatus | None:
-        raw = cast(bytes | None, await self.client.get(_status_key(job_id)))
+        raw = cast(bytes | None, await self.client.get(self._status_key(job_id)))
         return JobStatus.model_validate_json(raw) if raw else None
 
     async def put_status(self, status: JobStatus) -> None:
-        await self.client.set(_status_key(status.job_id), status.model_dump_json(), ex=STATUS_TTL_S)
+        await self.client.set(self._status_key(status.job_id), status.model_dump_json(), ex=STATUS_TTL_S)
 
     async def record_batch(self, job_id: str, batch: int, result: BatchResult) -> None:
         pipe = self.client.pipeline(transaction=True)
-        pipe.hset(_batches_key(job_id), str(batch), result.model_dump_json())
-        pipe.expire(_batches_key(job_id), STATUS_TTL_S)
+        pipe.hset(self._batches_key(job_id), str(batch), result.model_dump_json())
+        pipe.expire(self._batches_key(job_id), STATUS_TTL_S)
         await pipe.execute()
 
     async def batch_results(self, job_id: str) -> dict[int, BatchResult]:
-        raw = cast(dict[bytes, bytes], await self.client.hgetall(_batches_key(job_id)))
+        raw = cast(dict[bytes, bytes], await self.client.hgetall(self._batches_key(job_id)))
         return {int(k): BatchResult.model_validate_json(v) for k, v in raw.items()}
 
     async def ping(self) -> None:
