@@ -1,0 +1,142 @@
+"""The UI in a real browser against the whole stack: a folder, an upload, a search, a similar search.
+
+Fails on any browser console error or uncaught page error. Screenshots go to
+`test-artifacts/e2e/`; the search page also to `docs/screenshots/search.png` for the README.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from playwright.sync_api import ConsoleMessage, Error, Page, expect
+
+if TYPE_CHECKING:  # fixtures come from conftest.py; only their types are needed here
+    from tests.e2e.conftest import UiStack, UploadSet
+
+REPO = Path(__file__).resolve().parents[2]
+QUERY = "hai ngôi sao màu vàng"
+README_SCREENSHOT = REPO / "docs" / "screenshots" / "search.png"
+INDEXING_TIMEOUT_MS = 180_000
+DETAIL_IMAGE_LOADED = """() => {
+    const img = document.querySelector('.detail-image img');
+    return img !== null && img.complete && img.naturalWidth > 0;
+}"""
+
+
+@pytest.fixture
+def console_errors(page: Page) -> list[str]:
+    errors: list[str] = []
+
+    def on_console(msg: ConsoleMessage) -> None:
+        if msg.type == "error":
+            errors.append(f"console: {msg.text} ({msg.location.get('url', '')})")
+
+    def on_page_error(err: Error) -> None:
+        errors.append(f"page error: {err.message}")
+
+    page.on("console", on_console)
+    page.on("pageerror", on_page_error)
+    return errors
+
+
+def _thumbnails_loaded(page: Page, count: int) -> None:
+    """Wait until the first `count` thumbnails have really decoded (not just been requested)."""
+    page.wait_for_function(
+        """n => {
+            const imgs = [...document.querySelectorAll('.grid img')].slice(0, n);
+            return imgs.length === n && imgs.every(i => i.complete && i.naturalWidth > 0);
+        }""",
+        arg=count,
+    )
+
+
+def _query_param(page: Page, name: str) -> str | None:
+    values = parse_qs(urlparse(page.url).query).get(name)
+    return values[0] if values else None
+
+
+def test_collection_upload_search_detail_and_similar(
+    page: Page, ui_stack: UiStack, upload_set: UploadSet, artifacts: Path, console_errors: list[str]
+) -> None:
+    page.add_init_script(f"localStorage.setItem('timanh.apiKey', {json.dumps(ui_stack.api_key)})")
+    page.goto(ui_stack.url + "/")
+    expect(page.get_by_role("heading", name="Thư mục ảnh")).to_be_visible()
+    expect(page).to_have_title("Tìm Ảnh")
+
+    # A new folder, selected as soon as it exists.
+    page.get_by_role("textbox", name="Tên thư mục mới").fill("ViShapes-vi e2e")
+    page.keyboard.press("Enter")
+    folder = page.get_by_role("button", name=re.compile(r"^ViShapes-vi e2e\s*0 ảnh$"))
+    expect(folder).to_have_attribute("aria-pressed", "true")
+    collection_id = _query_param(page, "c")
+    assert collection_id
+
+    # Upload images, a zip of images and one broken file; watch both progress bars finish.
+    page.locator("input[type=file][accept*=zip]").set_input_files(upload_set.files)
+    indexing = page.get_by_role("progressbar", name="Tiến độ lập chỉ mục")
+    expect(indexing).to_have_attribute("aria-valuenow", "100", timeout=INDEXING_TIMEOUT_MS)
+    expect(page.get_by_text(f"Xong: {upload_set.image_count} ảnh đã sẵn sàng để tìm.")).to_be_visible(
+        timeout=INDEXING_TIMEOUT_MS
+    )
+    rejected = page.locator(".problems li").filter(has_text=upload_set.broken_name)
+    expect(rejected).to_contain_text("Không phải ảnh")
+    expect(
+        page.get_by_role("button", name=re.compile(rf"^ViShapes-vi e2e\s*{upload_set.image_count} ảnh$"))
+    ).to_be_visible()
+    page.screenshot(path=str(artifacts / "upload.png"))
+
+    # Search in Vietnamese: the two-yellow-star scenes come first.
+    box = page.get_by_role("searchbox", name="Mô tả ảnh cần tìm")
+    box.fill(QUERY)
+    box.press("Enter")
+    cards = page.locator(".grid .result")
+    expect(cards.first).to_be_visible()
+    assert _query_param(page, "q") == QUERY
+    top = [name.strip() for name in page.locator(".grid .result-name").all_inner_texts()[:6]]
+    hits = [name for name in top if name in upload_set.star_names]
+    assert len(hits) >= 3, f"top results {top} hold too few of {sorted(upload_set.star_names)}"
+    expect(page.get_by_test_id("summary")).to_contain_text(re.compile(r"\d+ ảnh · \d+ ms"))
+    _thumbnails_loaded(page, min(8, cards.count()))
+    page.mouse.move(0, 0)  # no hover effect in the picture
+    README_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(README_SCREENSHOT))
+    page.screenshot(path=str(artifacts / "search.png"), full_page=True)
+
+    # The detail of the best match, then images similar to it.
+    first_name = top[0]
+    cards.first.get_by_role("button").click()
+    dialog = page.get_by_role("dialog", name=first_name)
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_text(f"{upload_set.image_size} × {upload_set.image_size} px")).to_be_visible()
+    expect(dialog.get_by_role("link", name="Tải xuống")).to_have_attribute("download", first_name)
+    page.wait_for_function(DETAIL_IMAGE_LOADED)
+    page.screenshot(path=str(artifacts / "detail.png"))
+    dialog.get_by_role("button", name="Ảnh tương tự").click()
+    expect(page.get_by_role("heading", name=f"Ảnh tương tự “{first_name}”")).to_be_visible()
+    expect(dialog).to_be_hidden()
+    expect(cards.first).to_be_visible()
+    similar = [name.strip() for name in page.locator(".grid .result-name").all_inner_texts()]
+    assert first_name not in similar, "an image is not its own similar image"
+    assert _query_param(page, "like") and _query_param(page, "q") is None
+    _thumbnails_loaded(page, min(8, cards.count()))
+    page.screenshot(path=str(artifacts / "similar.png"))
+
+    # Back returns to the detail, then to the text search.
+    page.go_back()
+    expect(page.get_by_role("dialog", name=first_name)).to_be_visible()
+    page.go_back()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(box).to_have_value(QUERY)
+    expect(page.get_by_role("heading", name=f"“{QUERY}”")).to_be_visible()
+
+    # Readable on a phone.
+    page.set_viewport_size({"width": 390, "height": 844})
+    _thumbnails_loaded(page, 2)
+    page.screenshot(path=str(artifacts / "search-phone.png"))
+
+    assert console_errors == []
