@@ -158,4 +158,45 @@ describe("App", () => {
     expect(screen.getByText("1 tệp không được nhận:")).toBeInTheDocument();
     expect(screen.getByText("notes.txt").nextSibling).toHaveTextContent("Không phải ảnh, hoặc định dạng không được hỗ trợ");
   });
+
+  it("says so when an indexing job fails, with each image's reason", async () => {
+    FakeXhr.install();
+    window.history.replaceState(null, "", "/?c=c1");
+    fakeApi({
+      "GET /collections": () => json({ items: [collection()] }),
+      "GET /jobs/j9": () =>
+        json(job({ job_id: "j9", status: "failed", total: 1, failed: 1, errors: [{ item: "i1", code: "corrupt_image", message: "bad" }] })),
+    });
+    const { user } = renderUi(<App />);
+    await user.upload(await screen.findByLabelText("Chọn ảnh hoặc .zip"), [new File(["x"], "a.png", { type: "image/png" })]);
+    act(() =>
+      FakeXhr.last[0]!.respond(202, { job_id: "j9", accepted: [{ image_id: "i1", filename: "a.png" }], rejected: [], duplicates: [] }),
+    );
+    expect(await screen.findByText(/Tải lên thất bại: Lập chỉ mục không thành công/)).toBeInTheDocument();
+    expect(screen.getByText("1 ảnh không lập chỉ mục được:")).toBeInTheDocument();
+    expect(screen.getByText("a.png").nextSibling).toHaveTextContent("Ảnh bị hỏng");
+    expect(screen.queryByText(/^Xong/)).toBeNull();
+  });
+
+  it("searches by a pasted image, and “/” focuses the search box", async () => {
+    const { calls } = fakeApi({
+      "GET /collections": () => json({ items: [] }),
+      "POST /search/image": () => json(searchResponse([result(4)])),
+    });
+    const { user } = renderUi(<App />);
+    await user.keyboard("/");
+    expect(screen.getByRole("searchbox")).toHaveFocus();
+
+    const file = new File([new Uint8Array([1])], "dan.png", { type: "image/png" });
+    const paste = new Event("paste", { bubbles: true, cancelable: true });
+    Object.defineProperty(paste, "clipboardData", {
+      value: { items: [{ kind: "string", type: "text/plain" }, { kind: "file", type: "image/png", getAsFile: () => file }] },
+    });
+    act(() => {
+      window.dispatchEvent(paste);
+    });
+    expect(paste.defaultPrevented).toBe(true);
+    expect(await screen.findByRole("heading", { name: "Ảnh giống “dan.png”" })).toBeInTheDocument();
+    expect(((calls.find((c) => c.path === "/search/image")?.body as FormData).get("file") as File).name).toBe("dan.png");
+  });
 });

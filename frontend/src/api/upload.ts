@@ -17,7 +17,7 @@ export function uploadImages(
 ): UploadHandle {
   const xhr = new XMLHttpRequest();
   const form = new FormData();
-  for (const file of files) form.append("files", file, file.webkitRelativePath || file.name);
+  for (const file of files) form.append("files", file, file.name);
   const promise = new Promise<UploadResult>((resolve, reject) => {
     xhr.open("POST", `${API_BASE}/collections/${encodeURIComponent(collectionId)}/images`);
     xhr.responseType = "text";

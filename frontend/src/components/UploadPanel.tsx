@@ -39,14 +39,14 @@ function UploadStatus({ state }: { state: UploadState }) {
       {state.phase === "uploading" && (
         <ProgressBar label={t("uploadProgress")} value={uploadShare} text={t("uploading", { pct: Math.round(uploadShare * 100) })} />
       )}
-      {(state.phase === "indexing" || state.phase === "done") && (
+      {(state.phase === "indexing" || state.phase === "done" || (state.phase === "error" && state.indexTotal > 0)) && (
         <ProgressBar
           label={t("indexProgress")}
           value={indexShare}
           text={
             state.phase === "done"
               ? state.indexTotal
-                ? t("uploadDone", { n: state.indexDone - state.indexErrors.length })
+                ? t("uploadDone", { n: state.indexed })
                 : t("nothingToIndex")
               : t("indexing", { done: state.indexDone, total: state.indexTotal })
           }

@@ -21,7 +21,8 @@ export interface UploadState {
   duplicates: number;
   rejected: Problem[];
   indexTotal: number;
-  indexDone: number;
+  indexDone: number; // indexed or failed: the progress bar's count
+  indexed: number;
   indexErrors: Problem[];
   error: ApiError | null;
 }
@@ -35,6 +36,7 @@ const IDLE: UploadState = {
   rejected: [],
   indexTotal: 0,
   indexDone: 0,
+  indexed: 0,
   indexErrors: [],
   error: null,
 };
@@ -60,7 +62,7 @@ export function useUpload(onIndexed: () => void, pollMs = 600) {
   }, []);
 
   const follow = useCallback(
-    async (jobIds: string[], names: Map<string, string>) => {
+    async (jobIds: string[], names: Map<string, string>): Promise<Job[]> => {
       const jobs = new Map<string, Job>();
       while (alive.current && (jobs.size < jobIds.length || ![...jobs.values()].every(finished))) {
         for (const id of jobIds) {
@@ -71,12 +73,14 @@ export function useUpload(onIndexed: () => void, pollMs = 600) {
         update(() => ({
           indexTotal: all.reduce((n, j) => n + j.total, 0),
           indexDone: all.reduce((n, j) => n + j.done + j.failed, 0),
+          indexed: all.reduce((n, j) => n + j.done, 0),
           indexErrors: all.flatMap((j) =>
             j.errors.map((e) => ({ filename: names.get(e.item) ?? e.item, code: e.code, message: e.message })),
           ),
         }));
         if (!all.every(finished)) await sleep(pollMs);
       }
+      return [...jobs.values()];
     },
     [pollMs, update],
   );
@@ -116,7 +120,8 @@ export function useUpload(onIndexed: () => void, pollMs = 600) {
           update(() => ({ sentBytes: sentBefore }));
         }
         update(() => ({ phase: "indexing", indexTotal: names.size }));
-        await follow(jobIds, names);
+        const jobs = await follow(jobIds, names);
+        if (jobs.some((j) => j.status === "failed")) throw new ApiError(0, "index_failed", "indexing failed");
         update(() => ({ phase: "done" }));
       } catch (err) {
         update(() => ({ phase: "error", error: asApiError(err) }));
