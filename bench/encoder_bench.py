@@ -1,0 +1,201 @@
+"""Encoder throughput: forwards by batch size, and the service under concurrent clients, batching on vs off.
+
+    python -m bench.encoder_bench                      # CPU: vi-tiny, both tables
+    python -m bench.encoder_bench --model vi-swin-b-phobert-base --device cuda --dtype bfloat16 \\
+        --compile --images-only --batch-sizes 64,256   # GPU: Swin-B images/s against timm's figure
+
+Registered models that name hub weights are built with random weights (`pretrained=False`):
+throughput does not depend on the values of the weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import torch
+
+from deploy.stack import Ports, Stack, free_port, service_specs
+from services.common.schemas.encoder import NPY_FLOAT32
+from services.encoder.runner import ModelRunner, resolve_dtype
+
+# timm's published inference benchmark for Swin-B/224 (torch.compile, AMP) on an RTX 5090.
+TIMM_SWIN_B_IMAGES_PER_S = 3100
+TEXT = "một hình tròn màu đỏ nằm ở góc trên bên trái, cạnh một hình vuông xanh"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def build_runner(args: argparse.Namespace) -> ModelRunner:
+    from vi_clip import create_model, is_checkpoint_dir, list_models, resolve_device
+
+    device = resolve_device(args.device)
+    overrides: dict[str, Any] = {}
+    if not is_checkpoint_dir(args.model) and args.model in list_models():
+        overrides = {"image": {"pretrained": False}, "text": {"pretrained": False, "tokenizer": "bytelevel"}}
+    model = create_model(args.model, device=device, **overrides)
+    runner = ModelRunner(
+        model, resolve_dtype(args.dtype, device), compile_backend="inductor" if args.compile else None
+    )
+    runner.warm_up()
+    return runner
+
+
+def _median_s(fn: Callable[[], object], repeats: int, sync: bool) -> float:
+    times = []
+    for i in range(repeats + 2):  # two untimed runs: allocator, autotuning, recompiles for a new shape
+        start = time.perf_counter()
+        fn()
+        if sync:
+            torch.cuda.synchronize()
+        if i >= 2:
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def forward_table(runner: ModelRunner, sizes: list[int], repeats: int, images_only: bool) -> None:
+    sync = runner.device.type == "cuda"
+    side = runner.model.image_size
+    print(f"\n## Forwards: {runner.model.name} on {runner.device} ({runner.dtype}), median of {repeats}")
+    print("| batch | texts/s | images/s |\n| ---: | ---: | ---: |")
+    for n in sizes:
+        pixels = [torch.rand(3, side, side) for _ in range(n)]
+        texts = [TEXT] * n
+        images = n / _median_s(lambda: runner.encode_pixels(pixels), repeats, sync)  # noqa: B023
+        text_rate = None if images_only else n / _median_s(lambda: runner.encode_texts(texts), repeats, sync)  # noqa: B023
+        shown = "–" if text_rate is None else f"{text_rate:,.0f}"
+        print(f"| {n} | {shown} | {images:,.0f} |")
+        if runner.model.name.startswith("vi-swin-b") and sync:
+            print(f"|  | Swin-B vs timm (RTX 5090, compiled): {images / TIMM_SWIN_B_IMAGES_PER_S:.2f}× | |")
+
+
+def _metric(text: str, name: str) -> float:
+    match = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
+
+
+class _Connection:
+    """One keep-alive HTTP/1.1 connection speaking just enough of the protocol for this load.
+
+    httpx spends more CPU per request than the encoder does on a tiny model; on a small machine
+    the load generator would be what is measured, as with wrk, the client must stay cheap.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post_json(self, path: str, body: bytes) -> bytes:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
+            f"Accept: {NPY_FLOAT32}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        status = await self.reader.readuntil(b"\r\n")
+        headers = await self.reader.readuntil(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)content-length: *(\d+)", headers).group(1))  # type: ignore[union-attr]
+        payload = await self.reader.readexactly(length)
+        if b" 200 " not in status:
+            raise RuntimeError(f"{status.decode().strip()}: {payload[:200]!r}")
+        return payload
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def _load(url: str, clients: int, requests: int) -> tuple[float, float]:
+    """`clients` connections, each sending single-text requests back to back; requests/s and mean batch."""
+    host, port = url.removeprefix("http://").split(":")
+    conns = [_Connection(host, int(port)) for _ in range(clients)]
+
+    async def client(k: int, count: int) -> None:
+        for i in range(count):
+            await conns[k].post_json("/v1/embed/text", json.dumps({"texts": [f"{TEXT} {k}.{i}"]}).encode())
+
+    await asyncio.gather(*(client(k, 1) for k in range(clients)))  # open connections, warm caches
+    before = httpx.get(url + "/metrics").text
+    start = time.perf_counter()
+    await asyncio.gather(*(client(k, requests // clients) for k in range(clients)))
+    elapsed = time.perf_counter() - start
+    after = httpx.get(url + "/metrics").text
+    for conn in conns:
+        conn.close()
+    count, total = 'encoder_batch_size_count{kind="text"}', 'encoder_batch_size_sum{kind="text"}'
+    forwards = _metric(after, count) - _metric(before, count)
+    items = _metric(after, total) - _metric(before, total)
+    return (requests // clients) * clients / elapsed, items / max(forwards, 1)
+
+
+def concurrency_table(model: str, device: str, clients: int, requests: int, max_wait_ms: float) -> None:
+    print(f"\n## Service: {clients} concurrent clients, one text per request, {requests} requests")
+    print("| batching | requests/s | mean batch |\n| --- | ---: | ---: |")
+    results = {}
+    for batching in (True, False):
+        env = {
+            "ENCODER_MODEL": model,
+            "ENCODER_DEVICE": device,
+            "ENCODER_BATCHING": str(batching).lower(),
+            "ENCODER_MAX_WAIT_MS": str(max_wait_ms),
+            "ENCODER_LOG_LEVEL": "warning",
+            "STORAGE_LOCAL_ROOT": tempfile.mkdtemp(prefix="encoder-bench-"),
+        }
+        spec = service_specs(Ports(encoder=free_port()), env)[0]
+        with Stack([spec], cwd=str(REPO), echo=False).running(timeout_s=180):
+            _wait_ready(spec.url)
+            rate, batch = asyncio.run(_load(spec.url, clients, requests))
+        results[batching] = rate
+        print(f"| {'on' if batching else 'off'} | {rate:,.1f} | {batch:.1f} |")
+    print(f"\nbatching ratio (on / off): {results[True] / results[False]:.1f}×")
+
+
+def _wait_ready(url: str, timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if httpx.get(url + "/readyz", timeout=5).status_code == 200:
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"encoder at {url} did not load its model")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", default="vi-tiny", help="registered name or checkpoint directory")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
+    parser.add_argument("--compile", action="store_true", help="torch.compile the towers (inductor)")
+    parser.add_argument("--batch-sizes", default="1,8,32,64")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--images-only", action="store_true")
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--requests", type=int, default=1024, help="requests per batching mode")
+    parser.add_argument("--max-wait-ms", type=float, default=5.0)
+    parser.add_argument("--skip-forwards", action="store_true")
+    parser.add_argument("--skip-service", action="store_true")
+    args = parser.parse_args(argv)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, python {sys.version.split()[0]}")
+    if not args.skip_forwards:
+        sizes = [int(s) for s in args.batch_sizes.split(",")]
+        forward_table(build_runner(args), sizes, args.repeats, args.images_only)
+    if not args.skip_service:
+        concurrency_table(args.model, args.device, args.clients, args.requests, args.max_wait_ms)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
