@@ -199,4 +199,28 @@ describe("App", () => {
     expect(await screen.findByRole("heading", { name: "Ảnh giống “dan.png”" })).toBeInTheDocument();
     expect(((calls.find((c) => c.path === "/search/image")?.body as FormData).get("file") as File).name).toBe("dan.png");
   });
+
+  it("lists each file's reason when no file of a batch is an image (422 no_valid_images)", async () => {
+    FakeXhr.install();
+    window.history.replaceState(null, "", "/?c=c1");
+    fakeApi({ "GET /collections": () => json({ items: [collection()] }) });
+    const { user } = renderUi(<App />);
+    await user.upload(await screen.findByLabelText("Chọn ảnh hoặc .zip"), [new File([""], "rong.png"), new File(["PK"], "x.zip")]);
+    act(() =>
+      FakeXhr.last[0]!.respond(422, {
+        error: {
+          code: "no_valid_images",
+          message: "None of the files is an image that can be stored.",
+          details: [
+            { filename: "rong.png", error: { code: "empty_file", message: "The file is empty." } },
+            { filename: "../../etc/passwd", error: { code: "unsafe_path", message: "unsafe" } },
+          ],
+        },
+      }),
+    );
+    expect(await screen.findByText("2 tệp không được nhận:")).toBeInTheDocument();
+    expect(screen.getByText("rong.png").nextSibling).toHaveTextContent("Tệp rỗng.");
+    expect(screen.getByText("../../etc/passwd").nextSibling).toHaveTextContent("Đường dẫn trong tệp zip không an toàn");
+    expect(screen.getByText("Không có ảnh mới nào để lập chỉ mục.")).toBeInTheDocument();
+  });
 });

@@ -48,6 +48,20 @@ function rejection(r: RejectedFile): Problem {
   return { filename: r.filename, code: r.error.code, message: r.error.message };
 }
 
+/**
+ * A batch the gateway refused as a whole: a 413 (too large for one request) lists every file,
+ * a 422 `no_valid_images` lists each file's reason. Any other failure stops the upload.
+ */
+function batchProblems(error: ApiError, group: File[]): Problem[] {
+  if (error.status === 413) {
+    return group.map((f) => ({ filename: f.name, code: error.code, message: error.message }));
+  }
+  if (error.code === "no_valid_images" && Array.isArray(error.details)) {
+    return (error.details as RejectedFile[]).map(rejection);
+  }
+  throw error;
+}
+
 export function useUpload(onIndexed: () => void, pollMs = 600) {
   const [state, setState] = useState<UploadState>(IDLE);
   const alive = useRef(true);
@@ -109,12 +123,8 @@ export function useUpload(onIndexed: () => void, pollMs = 600) {
               rejected: [...s.rejected, ...result.rejected.map(rejection)],
             }));
           } catch (err) {
-            const error = asApiError(err);
-            if (error.status !== 413) throw error;
-            // Too large for one request: every file of the batch is listed, the rest go on.
-            update((s) => ({
-              rejected: [...s.rejected, ...group.map((f) => ({ filename: f.name, code: error.code, message: error.message }))],
-            }));
+            const problems = batchProblems(asApiError(err), group);
+            update((s) => ({ rejected: [...s.rejected, ...problems] }));
           }
           sentBefore += groupBytes;
           update(() => ({ sentBytes: sentBefore }));

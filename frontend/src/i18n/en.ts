@@ -87,6 +87,7 @@ export const enErrors: Record<string, string> = {
   too_many_files: "Too many files in one upload.",
   payload_too_large: "The file is too large to upload.",
   index_failed: "Indexing did not finish; try uploading again.",
+  no_valid_images: "None of the files is a valid image.",
   network_error: "The server could not be reached.",
   missing_api_key: "An API key is needed.",
   invalid_api_key: "The API key is not valid.",

@@ -89,6 +89,7 @@ export const viErrors: Record<string, string> = {
   too_many_files: "Quá nhiều tệp trong một lần tải lên.",
   payload_too_large: "Tệp quá lớn để tải lên.",
   index_failed: "Lập chỉ mục không thành công; hãy thử tải lên lại.",
+  no_valid_images: "Không tệp nào là ảnh hợp lệ.",
   network_error: "Không kết nối được máy chủ.",
   missing_api_key: "Cần khoá API.",
   invalid_api_key: "Khoá API không hợp lệ.",
