@@ -117,11 +117,13 @@ describe("App", () => {
   it("switches to English and remembers it", async () => {
     fakeApi({ "GET /collections": () => json({ items: [] }) });
     const { user } = renderUi(<App />);
-    await user.click(screen.getByRole("button", { name: "Ngôn ngữ" }));
+    await user.click(screen.getByRole("button", { name: "English" }));
     expect(screen.getByRole("searchbox", { name: "Describe the image to find" })).toBeInTheDocument();
     expect(screen.getByRole("heading", { name: "Image folders" })).toBeInTheDocument();
     expect(localStorage.getItem("timanh.lang")).toBe("en");
     expect(document.documentElement.lang).toBe("en");
+    await user.click(screen.getByRole("button", { name: "Tiếng Việt" }));
+    expect(screen.getByRole("heading", { name: "Thư mục ảnh" })).toBeInTheDocument();
   });
 
   it("uploads with a progress bar, follows indexing, and lists rejected files in Vietnamese", async () => {

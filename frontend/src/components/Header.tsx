@@ -20,7 +20,8 @@ export function Header({ onApiKey }: { onApiKey: () => void }) {
         <button
           type="button"
           className="lang-button"
-          aria-label={t("language")}
+          lang={lang === "vi" ? "en" : "vi"}
+          title={t("language")}
           onClick={() => setLang(lang === "vi" ? "en" : "vi")}
         >
           {t("switchLanguage")}
