@@ -140,7 +140,9 @@ async def _load(url: str, clients: int, requests: int) -> tuple[float, float]:
     return (requests // clients) * clients / elapsed, items / max(forwards, 1)
 
 
-def concurrency_table(model: str, device: str, clients: int, requests: int, max_wait_ms: float) -> None:
+def concurrency_table(
+    model: str, device: str, clients: int, requests: int, max_wait_ms: float, torch_threads: int
+) -> None:
     print(f"\n## Service: {clients} concurrent clients, one text per request, {requests} requests")
     print("| batching | requests/s | mean batch |\n| --- | ---: | ---: |")
     results = {}
@@ -150,6 +152,7 @@ def concurrency_table(model: str, device: str, clients: int, requests: int, max_
             "ENCODER_DEVICE": device,
             "ENCODER_BATCHING": str(batching).lower(),
             "ENCODER_MAX_WAIT_MS": str(max_wait_ms),
+            "ENCODER_TORCH_THREADS": str(torch_threads),
             "ENCODER_LOG_LEVEL": "warning",
             "STORAGE_LOCAL_ROOT": tempfile.mkdtemp(prefix="encoder-bench-"),
         }
@@ -185,15 +188,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--requests", type=int, default=1024, help="requests per batching mode")
     parser.add_argument("--max-wait-ms", type=float, default=5.0)
+    parser.add_argument("--torch-threads", type=int, default=0, help="0: torch's default")
     parser.add_argument("--skip-forwards", action="store_true")
     parser.add_argument("--skip-service", action="store_true")
     args = parser.parse_args(argv)
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, python {sys.version.split()[0]}")
     if not args.skip_forwards:
         sizes = [int(s) for s in args.batch_sizes.split(",")]
         forward_table(build_runner(args), sizes, args.repeats, args.images_only)
     if not args.skip_service:
-        concurrency_table(args.model, args.device, args.clients, args.requests, args.max_wait_ms)
+        concurrency_table(
+            args.model, args.device, args.clients, args.requests, args.max_wait_ms, args.torch_threads
+        )
     return 0
 
 

@@ -11,6 +11,8 @@ import logging
 import re
 from pathlib import Path
 
+import torch
+
 from services.common.storage import ObjectStore
 from services.encoder.runner import ModelRunner, resolve_dtype
 from services.encoder.settings import EncoderSettings
@@ -60,6 +62,9 @@ def load_runner(settings: EncoderSettings, store: ObjectStore | None) -> ModelRu
     """Build, place, optionally compile and warm up the model the settings name (blocking)."""
     from vi_clip import create_model, resolve_device  # torch and the towers load here, off import time
 
+    if settings.torch_threads:
+        # On a shared or small CPU, fewer threads than cores avoids stalls at every parallel region.
+        torch.set_num_threads(settings.torch_threads)
     source = settings.model
     prefix = store_prefix(source)
     if prefix is not None:

@@ -25,6 +25,9 @@ class EncoderSettings(ServiceSettings):
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
         "auto", description="Autocast dtype of the forwards; `auto`: bfloat16 on CUDA, float32 on CPU"
     )
+    torch_threads: int = Field(
+        0, ge=0, le=256, description="CPU threads per forward; 0 keeps torch's default (one per core)"
+    )
     compile: bool = Field(False, description="`torch.compile` both towers at start-up")
     compile_backend: str = Field("inductor", description="Backend of `torch.compile`")
 

@@ -93,3 +93,12 @@ def test_compiled_towers_give_the_same_vectors(checkpoint: Path, reference: ViCl
     np.testing.assert_allclose(
         runner.encode_pixels(pixels), reference.encode_image(torch.stack(pixels)).numpy(), atol=1e-5
     )
+
+
+def test_torch_threads_setting_caps_cpu_threads(checkpoint: Path) -> None:
+    before = torch.get_num_threads()
+    try:
+        load_runner(EncoderSettings(model=str(checkpoint), torch_threads=1), None)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
