@@ -2,7 +2,18 @@ import { act, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { App } from "./App";
 import { PAGE_SIZE } from "./hooks/useSearch";
-import { FakeXhr, apiError, collection, fakeApi, image, job, json, result, searchResponse, type Recorded } from "./test/fakeApi";
+import {
+  FakeXhr,
+  apiError,
+  collection,
+  fakeApi,
+  image,
+  job,
+  json,
+  result,
+  searchResponse,
+  type Recorded,
+} from "./test/fakeApi";
 import { renderUi } from "./test/render";
 
 const page = (from: number, n: number) => Array.from({ length: n }, (_, i) => result(from + i));
@@ -18,13 +29,22 @@ describe("App", () => {
     });
     const { user } = renderUi(<App />);
     expect(screen.getByText(/Gõ một mô tả/)).toBeInTheDocument();
-    await user.type(screen.getByRole("searchbox", { name: "Mô tả ảnh cần tìm" }), "hai ngôi sao màu vàng{Enter}");
+    await user.type(
+      screen.getByRole("searchbox", { name: "Mô tả ảnh cần tìm" }),
+      "hai ngôi sao màu vàng{Enter}",
+    );
     expect(await screen.findAllByRole("button", { name: /Xem ảnh/ })).toHaveLength(PAGE_SIZE);
     expect(new URLSearchParams(window.location.search).get("q")).toBe("hai ngôi sao màu vàng");
-    expect(calls.find((c) => c.path === "/search")?.body).toMatchObject({ query: "hai ngôi sao màu vàng", offset: 0, top_k: PAGE_SIZE });
+    expect(calls.find((c) => c.path === "/search")?.body).toMatchObject({
+      query: "hai ngôi sao màu vàng",
+      offset: 0,
+      top_k: PAGE_SIZE,
+    });
 
     await user.click(screen.getByRole("button", { name: "Xem thêm" }));
-    await waitFor(() => expect(screen.getAllByRole("button", { name: /Xem ảnh/ })).toHaveLength(PAGE_SIZE + 3));
+    await waitFor(() =>
+      expect(screen.getAllByRole("button", { name: /Xem ảnh/ })).toHaveLength(PAGE_SIZE + 3),
+    );
     expect(calls.filter((c) => c.path === "/search").at(-1)?.body).toMatchObject({ offset: PAGE_SIZE });
     expect(screen.queryByRole("button", { name: "Xem thêm" })).toBeNull();
   });
@@ -37,7 +57,12 @@ describe("App", () => {
     });
     const { user } = renderUi(<App />);
     await user.click(await screen.findByRole("button", { name: /Hình khối\s*3 ảnh/ }));
-    await waitFor(() => expect(calls.filter((c) => c.path === "/search").at(-1)?.body).toMatchObject({ query: "mèo", collection_id: "c1" }));
+    await waitFor(() =>
+      expect(calls.filter((c) => c.path === "/search").at(-1)?.body).toMatchObject({
+        query: "mèo",
+        collection_id: "c1",
+      }),
+    );
     expect(screen.getByText("Tìm trong “Hình khối”")).toBeInTheDocument();
   });
 
@@ -94,7 +119,9 @@ describe("App", () => {
     const input = screen.getAllByLabelText("Tìm bằng ảnh").find((el) => el instanceof HTMLInputElement)!;
     await user.upload(input, file);
     expect(await screen.findByRole("heading", { name: "Ảnh giống “mau.png”" })).toBeInTheDocument();
-    expect((calls.find((c) => c.path === "/search/image")?.body as FormData).get("file")).toBeInstanceOf(File);
+    expect((calls.find((c) => c.path === "/search/image")?.body as FormData).get("file")).toBeInstanceOf(
+      File,
+    );
   });
 
   it("asks for an API key on 401, stores it, and retries with it", async () => {
@@ -145,20 +172,31 @@ describe("App", () => {
     const xhr = FakeXhr.last[0]!;
     expect(xhr.body?.getAll("files")).toHaveLength(3);
     act(() => xhr.progress(2, 4));
-    expect(screen.getByRole("progressbar", { name: "Tiến độ tải lên" })).toHaveAttribute("aria-valuenow", "50");
+    expect(screen.getByRole("progressbar", { name: "Tiến độ tải lên" })).toHaveAttribute(
+      "aria-valuenow",
+      "50",
+    );
     act(() =>
       xhr.respond(202, {
         job_id: "j1",
-        accepted: [{ image_id: "i1", filename: "a.png" }, { image_id: "i2", filename: "b.png" }],
+        accepted: [
+          { image_id: "i1", filename: "a.png" },
+          { image_id: "i2", filename: "b.png" },
+        ],
         rejected: [{ filename: "notes.txt", error: { code: "unsupported_format", message: "not an image" } }],
         duplicates: [],
       }),
     );
     const done = await screen.findByText("Xong: 2 ảnh đã sẵn sàng để tìm.", {}, { timeout: 5000 });
     expect(done).toBeInTheDocument();
-    expect(screen.getByRole("progressbar", { name: "Tiến độ lập chỉ mục" })).toHaveAttribute("aria-valuenow", "100");
+    expect(screen.getByRole("progressbar", { name: "Tiến độ lập chỉ mục" })).toHaveAttribute(
+      "aria-valuenow",
+      "100",
+    );
     expect(screen.getByText("1 tệp không được nhận:")).toBeInTheDocument();
-    expect(screen.getByText("notes.txt").nextSibling).toHaveTextContent("Không phải ảnh, hoặc định dạng không được hỗ trợ");
+    expect(screen.getByText("notes.txt").nextSibling).toHaveTextContent(
+      "Không phải ảnh, hoặc định dạng không được hỗ trợ",
+    );
   });
 
   it("says so when an indexing job fails, with each image's reason", async () => {
@@ -167,12 +205,27 @@ describe("App", () => {
     fakeApi({
       "GET /collections": () => json({ items: [collection()] }),
       "GET /jobs/j9": () =>
-        json(job({ job_id: "j9", status: "failed", total: 1, failed: 1, errors: [{ item: "i1", code: "corrupt_image", message: "bad" }] })),
+        json(
+          job({
+            job_id: "j9",
+            status: "failed",
+            total: 1,
+            failed: 1,
+            errors: [{ item: "i1", code: "corrupt_image", message: "bad" }],
+          }),
+        ),
     });
     const { user } = renderUi(<App />);
-    await user.upload(await screen.findByLabelText("Chọn ảnh hoặc .zip"), [new File(["x"], "a.png", { type: "image/png" })]);
+    await user.upload(await screen.findByLabelText("Chọn ảnh hoặc .zip"), [
+      new File(["x"], "a.png", { type: "image/png" }),
+    ]);
     act(() =>
-      FakeXhr.last[0]!.respond(202, { job_id: "j9", accepted: [{ image_id: "i1", filename: "a.png" }], rejected: [], duplicates: [] }),
+      FakeXhr.last[0]!.respond(202, {
+        job_id: "j9",
+        accepted: [{ image_id: "i1", filename: "a.png" }],
+        rejected: [],
+        duplicates: [],
+      }),
     );
     expect(await screen.findByText(/Tải lên thất bại: Lập chỉ mục không thành công/)).toBeInTheDocument();
     expect(screen.getByText("1 ảnh không lập chỉ mục được:")).toBeInTheDocument();
@@ -192,14 +245,21 @@ describe("App", () => {
     const file = new File([new Uint8Array([1])], "dan.png", { type: "image/png" });
     const paste = new Event("paste", { bubbles: true, cancelable: true });
     Object.defineProperty(paste, "clipboardData", {
-      value: { items: [{ kind: "string", type: "text/plain" }, { kind: "file", type: "image/png", getAsFile: () => file }] },
+      value: {
+        items: [
+          { kind: "string", type: "text/plain" },
+          { kind: "file", type: "image/png", getAsFile: () => file },
+        ],
+      },
     });
     act(() => {
       window.dispatchEvent(paste);
     });
     expect(paste.defaultPrevented).toBe(true);
     expect(await screen.findByRole("heading", { name: "Ảnh giống “dan.png”" })).toBeInTheDocument();
-    expect(((calls.find((c) => c.path === "/search/image")?.body as FormData).get("file") as File).name).toBe("dan.png");
+    expect(((calls.find((c) => c.path === "/search/image")?.body as FormData).get("file") as File).name).toBe(
+      "dan.png",
+    );
   });
 
   it("lists each file's reason when no file of a batch is an image (422 no_valid_images)", async () => {
@@ -207,7 +267,10 @@ describe("App", () => {
     window.history.replaceState(null, "", "/?c=c1");
     fakeApi({ "GET /collections": () => json({ items: [collection()] }) });
     const { user } = renderUi(<App />);
-    await user.upload(await screen.findByLabelText("Chọn ảnh hoặc .zip"), [new File([""], "rong.png"), new File(["PK"], "x.zip")]);
+    await user.upload(await screen.findByLabelText("Chọn ảnh hoặc .zip"), [
+      new File([""], "rong.png"),
+      new File(["PK"], "x.zip"),
+    ]);
     act(() =>
       FakeXhr.last[0]!.respond(422, {
         error: {
@@ -222,7 +285,9 @@ describe("App", () => {
     );
     expect(await screen.findByText("2 tệp không được nhận:")).toBeInTheDocument();
     expect(screen.getByText("rong.png").nextSibling).toHaveTextContent("Tệp rỗng.");
-    expect(screen.getByText("../../etc/passwd").nextSibling).toHaveTextContent("Đường dẫn trong tệp zip không an toàn");
+    expect(screen.getByText("../../etc/passwd").nextSibling).toHaveTextContent(
+      "Đường dẫn trong tệp zip không an toàn",
+    );
     expect(screen.getByText("Không có ảnh mới nào để lập chỉ mục.")).toBeInTheDocument();
   });
 });

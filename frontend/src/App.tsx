@@ -68,48 +68,59 @@ export function App() {
         ? t("similarToFile", { name: source.file.name })
         : `“${url.q}”`;
 
+  // While a dialog is open the page behind it is inert: Tab stays in the dialog.
+  const dialogOpen = Boolean(url.img) || auth.needKey;
   return (
     <div className="app">
-      <Header onApiKey={auth.askKey} />
-      <div className="layout">
-        <aside className="sidebar">
-          <CollectionsPanel
-            items={collections.items}
-            loading={collections.loading}
-            error={collections.error}
-            selectedId={url.c}
-            onSelect={(id) => navigate({ c: id, img: null })}
-            onCreate={collections.create}
-            onDelete={collections.remove}
-          />
-          <UploadPanel
-            collection={selected}
-            state={upload.state}
-            onFiles={(files) => selected && void upload.start(selected.id, files)}
-          />
-        </aside>
-        <main className="main" id="main">
-          <SearchBar
-            query={url.q}
-            minScore={url.min}
-            onSearch={(q) => navigate({ q, like: null, img: null })}
-            onImage={onImage}
-            onMinScore={(min) => navigate({ min }, { replace: true })}
-          />
-          <p className="scope muted">{selected ? t("scopeOne", { name: selected.name }) : t("scopeAll")}</p>
-          {source === null ? (
-            <p className="welcome">{t("welcome")}</p>
-          ) : (
-            <>
-              {source.kind !== "text" && (
-                <button type="button" className="link-button" onClick={() => { setFile(null); navigate({ q: "", like: null, img: null }); }}>
-                  {t("clearSearch")}
-                </button>
-              )}
-              <ResultsGrid title={title} search={search} minScore={url.min} onOpen={openResult} />
-            </>
-          )}
-        </main>
+      <div className="page" inert={dialogOpen}>
+        <Header onApiKey={auth.askKey} />
+        <div className="layout">
+          <aside className="sidebar">
+            <CollectionsPanel
+              items={collections.items}
+              loading={collections.loading}
+              error={collections.error}
+              selectedId={url.c}
+              onSelect={(id) => navigate({ c: id, img: null })}
+              onCreate={collections.create}
+              onDelete={collections.remove}
+            />
+            <UploadPanel
+              collection={selected}
+              state={upload.state}
+              onFiles={(files) => selected && void upload.start(selected.id, files)}
+            />
+          </aside>
+          <main className="main" id="main">
+            <SearchBar
+              query={url.q}
+              minScore={url.min}
+              onSearch={(q) => navigate({ q, like: null, img: null })}
+              onImage={onImage}
+              onMinScore={(min) => navigate({ min }, { replace: true })}
+            />
+            <p className="scope muted">{selected ? t("scopeOne", { name: selected.name }) : t("scopeAll")}</p>
+            {source === null ? (
+              <p className="welcome">{t("welcome")}</p>
+            ) : (
+              <>
+                {source.kind !== "text" && (
+                  <button
+                    type="button"
+                    className="link-button"
+                    onClick={() => {
+                      setFile(null);
+                      navigate({ q: "", like: null, img: null });
+                    }}
+                  >
+                    {t("clearSearch")}
+                  </button>
+                )}
+                <ResultsGrid title={title} search={search} minScore={url.min} onOpen={openResult} />
+              </>
+            )}
+          </main>
+        </div>
       </div>
       {url.img && (
         <ImageDetail

@@ -85,7 +85,12 @@ describe("uploadImages", () => {
     expect(xhr.body?.getAll("files")).toHaveLength(2);
     xhr.progress(50, 100);
     expect(progress).toHaveBeenCalledWith(50, 100);
-    const body = { job_id: "j1", accepted: [{ image_id: "i1", filename: "a.png" }], rejected: [], duplicates: [] };
+    const body = {
+      job_id: "j1",
+      accepted: [{ image_id: "i1", filename: "a.png" }],
+      rejected: [],
+      duplicates: [],
+    };
     xhr.respond(202, body);
     await expect(promise).resolves.toEqual(body);
   });

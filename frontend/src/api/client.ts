@@ -60,8 +60,7 @@ export const api = {
     call<CollectionList>("GET", "/collections", { signal }).then((list) => list.items),
   createCollection: (name: string) => call<Collection>("POST", "/collections", { json: { name } }),
   deleteCollection: (id: string) => call<null>("DELETE", `/collections/${enc(id)}`),
-  getJob: (jobId: string, signal?: AbortSignal) =>
-    call<Job>("GET", `/jobs/${enc(jobId)}`, { signal }),
+  getJob: (jobId: string, signal?: AbortSignal) => call<Job>("GET", `/jobs/${enc(jobId)}`, { signal }),
   getImage: (imageId: string, signal?: AbortSignal) =>
     call<Image>("GET", `/images/${enc(imageId)}`, { signal }),
   searchText: (query: SearchQuery, signal?: AbortSignal) =>

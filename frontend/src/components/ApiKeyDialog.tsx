@@ -18,7 +18,13 @@ export function ApiKeyDialog({ onSave, onClose }: Props) {
   };
   return (
     <div className="overlay" onKeyDown={(e) => e.key === "Escape" && onClose()}>
-      <form className="dialog narrow" role="dialog" aria-modal="true" aria-labelledby="apikey-title" onSubmit={submit}>
+      <form
+        className="dialog narrow"
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby="apikey-title"
+        onSubmit={submit}
+      >
         <h2 id="apikey-title">{t("apiKeyTitle")}</h2>
         <p className="muted">{t("apiKeyBody")}</p>
         <label className="field">

@@ -50,7 +50,9 @@ describe("CollectionsPanel", () => {
   });
 
   it("shows a failure in plain words", async () => {
-    const { user } = setup({ onCreate: vi.fn().mockRejectedValue(new ApiError(503, "storage_unavailable", "down")) });
+    const { user } = setup({
+      onCreate: vi.fn().mockRejectedValue(new ApiError(503, "storage_unavailable", "down")),
+    });
     await user.type(screen.getByRole("textbox", { name: "Tên thư mục mới" }), "X{Enter}");
     expect(await screen.findByRole("alert")).toHaveTextContent("Dịch vụ tạm thời không phản hồi");
   });

@@ -67,13 +67,27 @@ export function CollectionsPanel({ items, loading, error, selectedId, onSelect, 
         {items.map((c) => (
           <li key={c.id}>
             {confirming === c.id ? (
-              <div className="confirm" role="alertdialog" aria-label={t("deleteCollection", { name: c.name })}>
+              <div
+                className="confirm"
+                role="alertdialog"
+                aria-label={t("deleteCollection", { name: c.name })}
+              >
                 <p>{t("confirmDelete", { name: c.name, n: c.image_count })}</p>
                 <div className="confirm-actions">
-                  <button type="button" className="button ghost small" autoFocus onClick={() => setConfirming(null)}>
+                  <button
+                    type="button"
+                    className="button ghost small"
+                    autoFocus
+                    onClick={() => setConfirming(null)}
+                  >
                     {t("cancel")}
                   </button>
-                  <button type="button" className="button danger small" disabled={busy} onClick={() => remove(c.id)}>
+                  <button
+                    type="button"
+                    className="button danger small"
+                    disabled={busy}
+                    onClick={() => remove(c.id)}
+                  >
                     {t("confirm")}
                   </button>
                 </div>

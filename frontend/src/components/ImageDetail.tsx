@@ -27,8 +27,19 @@ export function ImageDetail({ imageId, score, onClose, onSimilar }: Props) {
 
   return (
     <div className="overlay" onClick={(e) => e.target === e.currentTarget && onClose()}>
-      <div className="dialog detail" role="dialog" aria-modal="true" aria-label={image?.filename ?? t("loadingImage")}>
-        <button ref={closeButton} type="button" className="icon-button close" aria-label={t("close")} onClick={onClose}>
+      <div
+        className="dialog detail"
+        role="dialog"
+        aria-modal="true"
+        aria-label={image?.filename ?? t("loadingImage")}
+      >
+        <button
+          ref={closeButton}
+          type="button"
+          className="icon-button close"
+          aria-label={t("close")}
+          onClick={onClose}
+        >
           <svg viewBox="0 0 24 24" aria-hidden="true">
             <path d="M6 6l12 12M18 6L6 18" />
           </svg>
@@ -47,9 +58,7 @@ export function ImageDetail({ imageId, score, onClose, onSimilar }: Props) {
               <img src={image.url} alt={image.filename} width={image.width} height={image.height} />
             </div>
             <div className="detail-info">
-              <h2 className="detail-title">
-                {image.filename}
-              </h2>
+              <h2 className="detail-title">{image.filename}</h2>
               <dl>
                 <dt>{t("size")}</dt>
                 <dd>{t("pixels", { w: image.width, h: image.height })}</dd>

@@ -25,7 +25,12 @@ describe("ResultsGrid", () => {
     const results = [result(1), result(2)];
     const onOpen = vi.fn();
     const { user } = renderUi(
-      <ResultsGrid title="“mèo”" search={state({ results, response: searchResponse(results, { took_ms: 41.6 }) })} minScore={null} onOpen={onOpen} />,
+      <ResultsGrid
+        title="“mèo”"
+        search={state({ results, response: searchResponse(results, { took_ms: 41.6 }) })}
+        minScore={null}
+        onOpen={onOpen}
+      />,
     );
     const images = screen.getAllByRole("img");
     expect(images).toHaveLength(2);
@@ -40,22 +45,32 @@ describe("ResultsGrid", () => {
   it("offers “load more” only when there may be more", async () => {
     const results = [result(1)];
     const search = state({ results, response: searchResponse(results), hasMore: true });
-    const { user, rerender } = renderUi(<ResultsGrid title="t" search={search} minScore={null} onOpen={vi.fn()} />);
+    const { user, rerender } = renderUi(
+      <ResultsGrid title="t" search={search} minScore={null} onOpen={vi.fn()} />,
+    );
     await user.click(screen.getByRole("button", { name: "Xem thêm" }));
     expect(search.loadMore).toHaveBeenCalledOnce();
-    rerender(<ResultsGrid title="t" search={{ ...search, hasMore: false }} minScore={null} onOpen={vi.fn()} />);
+    rerender(
+      <ResultsGrid title="t" search={{ ...search, hasMore: false }} minScore={null} onOpen={vi.fn()} />,
+    );
     expect(screen.queryByRole("button", { name: "Xem thêm" })).toBeNull();
   });
 
   it("says why nothing was found", () => {
-    const { rerender } = renderUi(<ResultsGrid title="t" search={state({})} minScore={0.3} onOpen={vi.fn()} />);
+    const { rerender } = renderUi(
+      <ResultsGrid title="t" search={state({})} minScore={0.3} onOpen={vi.fn()} />,
+    );
     expect(screen.getByRole("status")).toHaveTextContent("Không ảnh nào đạt độ giống tối thiểu 0,30");
     rerender(<ResultsGrid title="t" search={state({})} minScore={null} onOpen={vi.fn()} />);
     expect(screen.getByRole("status")).toHaveTextContent("Chưa có ảnh nào được lập chỉ mục");
   });
 
   it("shows a clear error with a retry", async () => {
-    const search = state({ status: "error", response: null, error: new ApiError(503, "search_unavailable", "x") });
+    const search = state({
+      status: "error",
+      response: null,
+      error: new ApiError(503, "search_unavailable", "x"),
+    });
     const { user } = renderUi(<ResultsGrid title="t" search={search} minScore={null} onOpen={vi.fn()} />);
     expect(screen.getByRole("alert")).toHaveTextContent("Không tìm được");
     await user.click(screen.getByRole("button", { name: "Thử lại" }));
@@ -64,7 +79,14 @@ describe("ResultsGrid", () => {
 
   it("flags a partial answer", () => {
     const results = [result(1)];
-    renderUi(<ResultsGrid title="t" search={state({ results, response: searchResponse(results, { partial: true }) })} minScore={null} onOpen={vi.fn()} />);
+    renderUi(
+      <ResultsGrid
+        title="t"
+        search={state({ results, response: searchResponse(results, { partial: true }) })}
+        minScore={null}
+        onOpen={vi.fn()}
+      />,
+    );
     expect(screen.getByText(/kết quả có thể thiếu/)).toBeInTheDocument();
   });
 });

@@ -13,8 +13,20 @@ function ResultCard({ result, onOpen }: { result: SearchResult; onOpen: (r: Sear
   const { t, number } = useI18n();
   return (
     <li className="result">
-      <button type="button" className="result-button" onClick={() => onOpen(result)} aria-label={t("openImage", { name: result.filename })}>
-        <img src={result.thumbnail_url} alt={result.filename} loading="lazy" decoding="async" width={256} height={256} />
+      <button
+        type="button"
+        className="result-button"
+        onClick={() => onOpen(result)}
+        aria-label={t("openImage", { name: result.filename })}
+      >
+        <img
+          src={result.thumbnail_url}
+          alt={result.filename}
+          loading="lazy"
+          decoding="async"
+          width={256}
+          height={256}
+        />
         <span className="result-meta">
           <span className="result-name">{result.filename}</span>
           <span className="score" title={t("score")}>

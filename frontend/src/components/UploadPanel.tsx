@@ -37,9 +37,15 @@ function UploadStatus({ state }: { state: UploadState }) {
   return (
     <div className="upload-status">
       {state.phase === "uploading" && (
-        <ProgressBar label={t("uploadProgress")} value={uploadShare} text={t("uploading", { pct: Math.round(uploadShare * 100) })} />
+        <ProgressBar
+          label={t("uploadProgress")}
+          value={uploadShare}
+          text={t("uploading", { pct: Math.round(uploadShare * 100) })}
+        />
       )}
-      {(state.phase === "indexing" || state.phase === "done" || (state.phase === "error" && state.indexTotal > 0)) && (
+      {(state.phase === "indexing" ||
+        state.phase === "done" ||
+        (state.phase === "error" && state.indexTotal > 0)) && (
         <ProgressBar
           label={t("indexProgress")}
           value={indexShare}
@@ -113,10 +119,20 @@ export function UploadPanel({ collection, state, onFiles }: Props) {
           </svg>
           <p>{t("dropHint")}</p>
           <div className="dropzone-actions">
-            <button type="button" className="button small" disabled={!enabled} onClick={() => filesInput.current?.click()}>
+            <button
+              type="button"
+              className="button small"
+              disabled={!enabled}
+              onClick={() => filesInput.current?.click()}
+            >
               {t("chooseFiles")}
             </button>
-            <button type="button" className="button ghost small" disabled={!enabled} onClick={() => folderInput.current?.click()}>
+            <button
+              type="button"
+              className="button ghost small"
+              disabled={!enabled}
+              onClick={() => folderInput.current?.click()}
+            >
               {t("chooseFolder")}
             </button>
           </div>
@@ -129,7 +145,14 @@ export function UploadPanel({ collection, state, onFiles }: Props) {
             aria-label={t("chooseFiles")}
             onChange={(e) => fromInput(e.currentTarget)}
           />
-          <input ref={folderInput} type="file" multiple hidden aria-label={t("chooseFolder")} onChange={(e) => fromInput(e.currentTarget)} />
+          <input
+            ref={folderInput}
+            type="file"
+            multiple
+            hidden
+            aria-label={t("chooseFolder")}
+            onChange={(e) => fromInput(e.currentTarget)}
+          />
         </div>
       )}
       {state.phase !== "idle" && <UploadStatus state={state} />}

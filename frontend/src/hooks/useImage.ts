@@ -5,7 +5,10 @@ import type { Image } from "../api/types";
 import { asApiError } from "./useCollections";
 
 /** One image's record (`GET /images/{id}`), refetched when the id changes. */
-export function useImage(imageId: string | null, authVersion = 0): { image: Image | null; error: ApiError | null } {
+export function useImage(
+  imageId: string | null,
+  authVersion = 0,
+): { image: Image | null; error: ApiError | null } {
   const [image, setImage] = useState<Image | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   useEffect(() => {

@@ -27,7 +27,8 @@ export interface SearchState {
 /** A stable identity for a source: a new one starts a new search. */
 export function sourceKey(source: SearchSource | null): string {
   if (!source) return "";
-  const what = source.kind === "text" ? source.query : source.kind === "similar" ? source.imageId : source.token;
+  const what =
+    source.kind === "text" ? source.query : source.kind === "similar" ? source.imageId : source.token;
   return JSON.stringify([source.kind, what, source.collectionId, source.minScore]);
 }
 

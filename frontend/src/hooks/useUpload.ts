@@ -89,7 +89,11 @@ export function useUpload(onIndexed: () => void, pollMs = 600) {
           indexDone: all.reduce((n, j) => n + j.done + j.failed, 0),
           indexed: all.reduce((n, j) => n + j.done, 0),
           indexErrors: all.flatMap((j) =>
-            j.errors.map((e) => ({ filename: names.get(e.item) ?? e.item, code: e.code, message: e.message })),
+            j.errors.map((e) => ({
+              filename: names.get(e.item) ?? e.item,
+              code: e.code,
+              message: e.message,
+            })),
           ),
         }));
         if (!all.every(finished)) await sleep(pollMs);
@@ -116,7 +120,8 @@ export function useUpload(onIndexed: () => void, pollMs = 600) {
           try {
             const result = await handle.promise;
             if (result.job_id) jobIds.push(result.job_id);
-            for (const item of [...result.accepted, ...result.duplicates]) names.set(item.image_id, item.filename);
+            for (const item of [...result.accepted, ...result.duplicates])
+              names.set(item.image_id, item.filename);
             update((s) => ({
               accepted: s.accepted + result.accepted.length,
               duplicates: s.duplicates + result.duplicates.length,

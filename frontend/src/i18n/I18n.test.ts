@@ -10,7 +10,15 @@ describe("i18n", () => {
   });
 
   it("maps every upload error code to plain words in both languages", () => {
-    const codes = ["empty_file", "unsupported_format", "too_many_pixels", "corrupt_image", "unsafe_path", "corrupt_archive", "too_many_files"];
+    const codes = [
+      "empty_file",
+      "unsupported_format",
+      "too_many_pixels",
+      "corrupt_image",
+      "unsafe_path",
+      "corrupt_archive",
+      "too_many_files",
+    ];
     for (const code of codes) {
       expect(describeError("vi", code)).toBe(viErrors[code]);
       expect(describeError("en", code)).toBe(enErrors[code]);

@@ -10,9 +10,7 @@ const LANG_KEY = "timanh.lang";
 const bundles = { vi: [vi, viErrors], en: [en, enErrors] } as const;
 
 export function format(template: string, vars: Vars = {}): string {
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
-    name in vars ? String(vars[name]) : whole,
-  );
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in vars ? String(vars[name]) : whole));
 }
 
 /** Plain words for an API error code; `*_unavailable` codes share one message. */

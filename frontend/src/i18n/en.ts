@@ -56,7 +56,8 @@ export const en: Messages = {
   score: "Similarity",
   partial: "Part of the index did not answer; some results may be missing.",
   emptyTitle: "No matching images",
-  emptyThreshold: "No image reaches the minimum similarity of {min}. Try another description or a lower threshold.",
+  emptyThreshold:
+    "No image reaches the minimum similarity of {min}. Try another description or a lower threshold.",
   emptyIndex: "No images are indexed here yet. Upload some first.",
   errorTitle: "The search failed",
   retry: "Try again",
@@ -71,7 +72,8 @@ export const en: Messages = {
   loadingImage: "Loading image…",
 
   apiKeyTitle: "API key needed",
-  apiKeyBody: "The server asks for an API key. Paste the key you were given; it is stored only in this browser.",
+  apiKeyBody:
+    "The server asks for an API key. Paste the key you were given; it is stored only in this browser.",
   apiKeyLabel: "API key",
   save: "Save",
 };

@@ -80,7 +80,8 @@ export type Messages = typeof vi;
 // Error codes of the API, in plain words. Unknown codes fall back to the server's message.
 export const viErrors: Record<string, string> = {
   empty_file: "Tệp rỗng.",
-  unsupported_format: "Không phải ảnh, hoặc định dạng không được hỗ trợ (nhận JPEG, PNG, WebP, GIF, BMP, TIFF).",
+  unsupported_format:
+    "Không phải ảnh, hoặc định dạng không được hỗ trợ (nhận JPEG, PNG, WebP, GIF, BMP, TIFF).",
   too_many_pixels: "Ảnh quá lớn (quá nhiều điểm ảnh).",
   corrupt_image: "Ảnh bị hỏng, không đọc được.",
   unsafe_path: "Đường dẫn trong tệp zip không an toàn nên bị bỏ qua.",

@@ -57,7 +57,10 @@ export function result(i: number, overrides: Partial<SearchResult> = {}): Search
   };
 }
 
-export function searchResponse(results: SearchResult[], overrides: Partial<SearchResponse> = {}): SearchResponse {
+export function searchResponse(
+  results: SearchResult[],
+  overrides: Partial<SearchResponse> = {},
+): SearchResponse {
   return {
     results,
     total_candidates: 100,
@@ -87,7 +90,16 @@ export function image(i: number, overrides: Partial<Image> = {}): Image {
 }
 
 export function job(overrides: Partial<Job> = {}): Job {
-  return { job_id: "j1", collection_id: "c1", status: "running", total: 2, done: 0, failed: 0, errors: [], ...overrides };
+  return {
+    job_id: "j1",
+    collection_id: "c1",
+    status: "running",
+    total: 2,
+    done: 0,
+    failed: 0,
+    errors: [],
+    ...overrides,
+  };
 }
 
 /** A fake XMLHttpRequest: each `send` waits for the test to answer it through `respond`. */
@@ -100,9 +112,10 @@ export class FakeXhr {
   status = 0;
   responseText = "";
   responseType = "";
-  upload: { onprogress: ((e: { lengthComputable: boolean; loaded: number; total: number }) => void) | null } = {
-    onprogress: null,
-  };
+  upload: { onprogress: ((e: { lengthComputable: boolean; loaded: number; total: number }) => void) | null } =
+    {
+      onprogress: null,
+    };
   onload: (() => void) | null = null;
   onerror: (() => void) | null = null;
   onabort: (() => void) | null = null;

@@ -6,7 +6,10 @@ const file = (name: string, size: number) => new File([new Uint8Array(size)], na
 describe("batches", () => {
   it("keeps each request under the byte and count limits", () => {
     const files = [file("a", 6), file("b", 6), file("c", 6), file("d", 1)];
-    expect(batches(files, 12, 10).map((b) => b.map((f) => f.name))).toEqual([["a", "b"], ["c", "d"]]);
+    expect(batches(files, 12, 10).map((b) => b.map((f) => f.name))).toEqual([
+      ["a", "b"],
+      ["c", "d"],
+    ]);
     expect(batches(files, 100, 3).map((b) => b.length)).toEqual([3, 1]);
   });
 
@@ -23,14 +26,21 @@ describe("batches", () => {
 describe("files from a drop", () => {
   it("walks dropped folders and leaves out hidden files", async () => {
     const entry = (name: string): FileSystemFileEntry =>
-      ({ name, isFile: true, isDirectory: false, file: (ok: (f: File) => void) => ok(file(name, 1)) }) as unknown as FileSystemFileEntry;
+      ({
+        name,
+        isFile: true,
+        isDirectory: false,
+        file: (ok: (f: File) => void) => ok(file(name, 1)),
+      }) as unknown as FileSystemFileEntry;
     const folder = (name: string, children: FileSystemEntry[]): FileSystemDirectoryEntry => {
       const chunks = [children, []];
       return {
         name,
         isFile: false,
         isDirectory: true,
-        createReader: () => ({ readEntries: (ok: (e: FileSystemEntry[]) => void) => ok(chunks.shift() ?? []) }),
+        createReader: () => ({
+          readEntries: (ok: (e: FileSystemEntry[]) => void) => ok(chunks.shift() ?? []),
+        }),
       } as unknown as FileSystemDirectoryEntry;
     };
     const tree = folder("anh", [entry("1.png"), entry(".DS_Store"), folder("con", [entry("2.jpg")])]);
