@@ -9,6 +9,7 @@ or SIGTERM. Tests start the stack through the same `Stack` class.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import os
 import signal
@@ -136,12 +137,16 @@ class Stack:
         self.cwd = cwd
         self.echo = echo
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.logs: dict[str, collections.deque[str]] = {}
 
     def _pump(self, name: str, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stdout is not None
-        for line in proc.stdout:
+        tail = self.logs.setdefault(name, collections.deque(maxlen=40))
+        for raw in proc.stdout:
+            line = raw.decode(errors="replace")
+            tail.append(line)
             if self.echo:
-                sys.stderr.write(f"{name:>8} | {line.decode(errors='replace')}")
+                sys.stderr.write(f"{name:>8} | {line}")
 
     def start_one(self, spec: ProcessSpec) -> subprocess.Popen[bytes]:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **spec.env}
@@ -162,7 +167,9 @@ class Stack:
         proc = self.procs[spec.name]
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"{spec.name} exited with code {proc.returncode} during start-up")
+                time.sleep(0.2)  # let the pump thread read the last lines
+                tail = "".join(self.logs.get(spec.name, ()))
+                raise RuntimeError(f"{spec.name} exited with code {proc.returncode} during start-up:\n{tail}")
             if spec.health_path is None:
                 return
             with contextlib.suppress(httpx.HTTPError):

@@ -46,7 +46,7 @@ def open_resources(settings: GatewaySettings) -> Resources:
         indexer=IndexerClient(settings.indexer_url, timeout),
         search=[SearchClient(url, settings.search_timeout_s) for url in settings.search_urls],
         auth=Authenticator(settings.api_keys, settings.url_signing_key, settings.rate_limit_per_minute),
-        signals=open_signals(settings.cache.redis_url, store, settings.cache.timeout_s),
+        signals=open_signals(settings.cache.redis_url, store, settings.storage, settings.cache.timeout_s),
     )
 
 
@@ -101,7 +101,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         app.state.readiness_checks += [
             storage_check(resources.store),
             cache_check(resources.cache),  # searches go on uncached without it
-            peer_check(resources.encoder),
+            peer_check(resources.encoder, ready=True),
             peer_check(resources.indexer),
             *(peer_check(c, f"search[{i}]") for i, c in enumerate(resources.search)),
         ]

@@ -6,7 +6,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from gateway.auth import Authenticator
 from gateway.resilience import GuardedCache
@@ -50,7 +51,17 @@ def get_resources(request: Request) -> Resources:
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
 
-async def authenticate(request: Request, res: ResourcesDep) -> str:
+# Declared so the OpenAPI schema documents both ways to send a key; Authenticator reads them.
+API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key")
+BEARER = HTTPBearer(auto_error=False, description="The same API key as a bearer token")
+
+
+async def authenticate(
+    request: Request,
+    res: ResourcesDep,
+    _key: Annotated[str | None, Security(API_KEY_HEADER)],
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
+) -> str:
     """Every `/api/v1` route: a valid API key when keys are configured, within its rate limit."""
     principal = res.auth.principal(request)
     await res.auth.check_rate(principal, res.guarded_cache)
@@ -60,14 +71,18 @@ async def authenticate(request: Request, res: ResourcesDep) -> str:
 Principal = Annotated[str, Depends(authenticate)]
 
 
-async def collection_or_404(collection_id: str, res: ResourcesDep) -> CollectionRecord:
+ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+
+
+async def collection_or_404(collection_id: IdPath, res: ResourcesDep) -> CollectionRecord:
     record = await asyncio.to_thread(res.catalog.get_collection, collection_id)
     if record is None:
         raise ApiError(404, "collection_not_found", f"No collection with id {collection_id!r}.")
     return record
 
 
-async def image_or_404(image_id: str, res: ResourcesDep) -> ImageRecord:
+async def image_or_404(image_id: IdPath, res: ResourcesDep) -> ImageRecord:
     record = await asyncio.to_thread(res.catalog.get_image, image_id)
     if record is None:
         raise ApiError(404, "image_not_found", f"No image with id {image_id!r}.")

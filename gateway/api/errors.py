@@ -19,8 +19,8 @@ _DESCRIPTIONS = {
     503: "A backing service is unavailable",
 }
 
-# Every authenticated route can answer these.
-COMMON = (401, 413, 422, 429)
+# Every authenticated route can answer these (400: a body that cannot be parsed at all).
+COMMON = (400, 401, 413, 422, 429)
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:

@@ -24,11 +24,18 @@ def cache_check(cache: Cache, required: bool = False) -> Check:
     return Check(f"cache:{cache.name}", check, required=required)
 
 
-def peer_check(client: ServiceClient, name: str | None = None) -> Check:
-    """The peer process answers `/healthz` (not `/readyz`, so one slow peer does not cascade)."""
+def peer_check(client: ServiceClient, name: str | None = None, *, ready: bool = False) -> Check:
+    """The peer answers `/healthz`; with `ready`, its own `/readyz` too (a leaf such as the encoder,
+    whose model may still be loading). Non-leaf peers are checked shallowly so one slow
+    dependency does not cascade through every service's readiness."""
 
     async def check() -> str | None:
-        await client.healthz()
-        return None
+        if not ready:
+            await client.healthz()
+            return None
+        readiness = await client.readyz()
+        if readiness.status == "ready":
+            return None
+        return "; ".join(f"{c.name}: {c.reason}" for c in readiness.checks if not c.ok) or "not ready"
 
     return Check(name or client.service, check)

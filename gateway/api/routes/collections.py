@@ -119,6 +119,8 @@ async def import_images(
     body: ImportRequest, collection: CollectionDep, res: ResourcesDep, _: Principal
 ) -> JobAccepted:
     source = body.source.strip()
+    if not source or any(not ch.isprintable() for ch in source):
+        raise ApiError(422, "invalid_source", "The import source is empty or holds control characters.")
     spec = PrefixSource(uri=source) if source.startswith("s3://") else FolderSource(path=source)
     job = await res.indexer.create_job(JobRequest(collection_id=collection.id, source=spec))
     return JobAccepted(job_id=job.job_id)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import Response
 
 from gateway.api.errors import errors
-from gateway.deps import ImageDep, Principal, ResourcesDep, authenticate, image_or_404
+from gateway.deps import IdPath, ImageDep, Principal, ResourcesDep, authenticate, image_or_404
 from services.common.catalog import ImageRecord, image_key, thumbnail_key
 from services.common.errors import ApiError
 from services.common.images import THUMBNAIL_CONTENT_TYPE
@@ -50,7 +50,7 @@ async def bytes_access(
 ) -> None:
     """Image bytes accept a signed URL (for `<img src>`) or the usual API key."""
     if not res.auth.signature_ok(request.url.path, exp, sig):
-        await authenticate(request, res)
+        await authenticate(request, res, None, None)
 
 
 BytesAccess = Annotated[None, Depends(bytes_access)]
@@ -77,13 +77,13 @@ _BYTES = {200: {"content": {"image/*": {}}, "description": "The image bytes"}, *
 
 
 @router.get("/{image_id}/content", response_class=Response, responses=_BYTES)
-async def get_content(_: BytesAccess, res: ResourcesDep, image_id: str) -> Response:
+async def get_content(_: BytesAccess, res: ResourcesDep, image_id: IdPath) -> Response:
     image = await image_or_404(image_id, res)
     return await _serve(res, image_key(image.collection_id, image.image_id), image.content_type, image_id)
 
 
 @router.get("/{image_id}/thumbnail", response_class=Response, responses=_BYTES)
-async def get_thumbnail(_: BytesAccess, res: ResourcesDep, image_id: str) -> Response:
+async def get_thumbnail(_: BytesAccess, res: ResourcesDep, image_id: IdPath) -> Response:
     image = await image_or_404(image_id, res)
     return await _serve(
         res, thumbnail_key(image.collection_id, image.image_id), THUMBNAIL_CONTENT_TYPE, image_id

@@ -53,7 +53,7 @@ _IMAGE_BODY: dict[str, Any] = {
                     "required": ["file"],
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
-                        "collection_id": {"type": "string", "maxLength": 64},
+                        "collection_id": {"type": "string", "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$"},
                         "top_k": {"type": "integer", "minimum": 1, "maximum": 200},
                     },
                 }

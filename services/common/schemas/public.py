@@ -13,6 +13,7 @@ from services.common.schemas.indexer import JobItemError, JobState
 MAX_QUERY_CHARS = 500
 MAX_TOP_K = 200
 MAX_OFFSET = 1000
+ID_PATTERN = r"^[A-Za-z0-9_-]+$"
 
 
 class CollectionCreate(BaseModel):
@@ -90,7 +91,7 @@ class SearchQuery(BaseModel):
         examples=["một cậu bé đang chơi quần vợt"],
     )
     collection_id: str | None = Field(
-        None, max_length=64, description="Search one collection; all when absent"
+        None, max_length=64, pattern=ID_PATTERN, description="Search one collection; all when absent"
     )
     top_k: int = Field(20, ge=1, le=MAX_TOP_K)
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
@@ -98,8 +99,8 @@ class SearchQuery(BaseModel):
 
 
 class SimilarByImageId(BaseModel):
-    image_id: str = Field(min_length=1, max_length=64)
-    collection_id: str | None = Field(None, max_length=64)
+    image_id: str = Field(min_length=1, max_length=64, pattern=ID_PATTERN)
+    collection_id: str | None = Field(None, max_length=64, pattern=ID_PATTERN)
     top_k: int = Field(20, ge=1, le=MAX_TOP_K)
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
     min_score: float | None = Field(None, ge=-1.0, le=1.0)
