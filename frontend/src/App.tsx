@@ -116,7 +116,13 @@ export function App() {
                     {t("clearSearch")}
                   </button>
                 )}
-                <ResultsGrid title={title} search={search} minScore={url.min} onOpen={openResult} />
+                <ResultsGrid
+                  title={title}
+                  titleImage={source.kind === "similar" ? liked?.thumbnail_url : null}
+                  search={search}
+                  minScore={url.min}
+                  onOpen={openResult}
+                />
               </>
             )}
           </main>

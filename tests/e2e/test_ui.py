@@ -97,9 +97,11 @@ def test_collection_upload_search_detail_and_similar(
     cards = page.locator(".grid .result")
     expect(cards.first).to_be_visible()
     assert _query_param(page, "q") == QUERY
-    top = [name.strip() for name in page.locator(".grid .result-name").all_inner_texts()[:6]]
-    hits = [name for name in top if name in upload_set.star_names]
-    assert len(hits) >= 3, f"top results {top} hold too few of {sorted(upload_set.star_names)}"
+    # A first page of 24 out of 42 images: by chance 3.4 of the 6 star scenes would be on it.
+    shown = [name.strip() for name in page.locator(".grid .result-name").all_inner_texts()]
+    ranks = [i for i, name in enumerate(shown) if name in upload_set.star_names]
+    assert ranks and ranks[0] < 3, f"no two-yellow-star scene among the first three of {shown}"
+    assert len(ranks) >= 5, f"only {len(ranks)} of the star scenes on the first page: {shown}"
     expect(page.get_by_test_id("summary")).to_contain_text(re.compile(r"\d+ ảnh · \d+ ms"))
     _thumbnails_loaded(page, min(8, cards.count()))
     page.mouse.move(0, 0)  # no hover effect in the picture
@@ -108,7 +110,7 @@ def test_collection_upload_search_detail_and_similar(
     page.screenshot(path=str(artifacts / "search.png"), full_page=True)
 
     # The detail of the best match, then images similar to it.
-    first_name = top[0]
+    first_name = shown[0]
     cards.first.get_by_role("button").click()
     dialog = page.get_by_role("dialog", name=first_name)
     expect(dialog).to_be_visible()

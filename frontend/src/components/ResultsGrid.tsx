@@ -4,6 +4,7 @@ import { useI18n } from "../i18n/I18n";
 
 interface Props {
   title: string;
+  titleImage?: string | null; // the query image of a similar-image search
   search: SearchState;
   minScore: number | null;
   onOpen: (result: SearchResult) => void;
@@ -38,7 +39,7 @@ function ResultCard({ result, onOpen }: { result: SearchResult; onOpen: (r: Sear
   );
 }
 
-export function ResultsGrid({ title, search, minScore, onOpen }: Props) {
+export function ResultsGrid({ title, titleImage, search, minScore, onOpen }: Props) {
   const { t, errorText, number } = useI18n();
   const { status, results, response, error } = search;
 
@@ -73,7 +74,10 @@ export function ResultsGrid({ title, search, minScore, onOpen }: Props) {
   return (
     <section className="results" aria-label={title}>
       <header className="results-header">
-        <h2>{title}</h2>
+        <h2 className="results-title">
+          {titleImage && <img className="query-image" src={titleImage} alt="" width={40} height={40} />}
+          {title}
+        </h2>
         <p className="muted" data-testid="summary">
           {t("summary", { n: results.length, ms: number(response.took_ms, 0) })}
           {response.cached && <span className="badge">{t("fromCache")}</span>}
