@@ -18,6 +18,7 @@ from playwright.sync_api import ConsoleMessage, Error, Page, expect
 if TYPE_CHECKING:  # fixtures come from conftest.py; only their types are needed here
     from tests.e2e.conftest import UiStack, UploadSet
 
+pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 QUERY = "hai ngôi sao màu vàng"
 README_SCREENSHOT = REPO / "docs" / "screenshots" / "search.png"
