@@ -142,4 +142,14 @@ def test_collection_upload_search_detail_and_similar(
     _thumbnails_loaded(page, 2)
     page.screenshot(path=str(artifacts / "search-phone.png"))
 
+    # Deleting the folder asks first, then its images leave the results.
+    page.set_viewport_size({"width": 1280, "height": 860})
+    page.get_by_role("button", name="Xoá thư mục ViShapes-vi e2e").click()
+    confirm = page.get_by_role("alertdialog")
+    expect(confirm).to_contain_text(f"cùng {upload_set.image_count} ảnh")
+    confirm.get_by_role("button", name="Xoá", exact=True).click()
+    expect(page.get_by_role("button", name=re.compile(r"^ViShapes-vi e2e"))).to_have_count(0)
+    expect(page).not_to_have_url(re.compile(r"[?&]c="))
+    expect(page.get_by_text("Chưa có ảnh nào được lập chỉ mục ở đây.")).to_be_visible()
+
     assert console_errors == []
