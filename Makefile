@@ -16,12 +16,12 @@ help:
 	@echo "make test   - install everything pinned and run lint and the whole test suite"
 	@echo "make lint   - ruff and mypy"
 	@echo "make up     - run every service with a development S3 server"
+	@echo "make train-demo / eval-demo - train and evaluate the demo checkpoint"
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
@@ -35,11 +35,11 @@ format: venv
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-test: venv lint
+test: venv lint frontend-test frontend-build
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-demo: venv
-	$(PY) -m deploy.stack
+demo: venv frontend-build
+	$(PY) -m deploy.demo
 
 up: venv
 	$(PY) -m deploy.stack --s3
@@ -48,6 +48,6 @@ lock: venv
 	$(PY) -m pip freeze --exclude-editable | grep -v '^timanh' > constraints.txt
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data test-artifacts
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data test-artifacts frontend/node_modules frontend/dist
 
--include Makefile.model
+include Makefile.model Makefile.frontend

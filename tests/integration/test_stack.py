@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from deploy.stack import Ports, Stack, free_port, service_specs
+from tests.support.fullstack import wait_ready
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,6 +36,7 @@ def test_gateway_reaches_every_service_and_reports_a_dead_one(stack_env: dict[st
     urls = {s.name: s.url for s in specs}
     stack = Stack(specs, cwd=str(REPO), echo=False)
     with stack.running(timeout_s=90):
+        wait_ready(urls["gateway"])  # the encoder loads its model in the background
         status, checks = _checks(urls["gateway"])
         assert status == 200, checks
         assert set(checks) == {"storage:s3", "cache:redis", "encoder", "indexer", "search[0]"}
