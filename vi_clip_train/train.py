@@ -19,6 +19,7 @@ import torch
 from tqdm import tqdm
 
 from vi_clip import ViClip, create_model, is_checkpoint_dir, resolve_device, save_checkpoint
+from vi_clip.config import deep_merge
 from vi_clip.registry import get_model_config
 from vi_clip.text import prepare_text, strip_diacritics
 from vi_clip.tokenizer import BYTELEVEL, train_bytelevel_tokenizer
@@ -35,6 +36,12 @@ STATE_FILE = "training_state.pt"
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="vi-tiny", help="registered name, or a checkpoint dir to fine-tune")
+    p.add_argument(
+        "--model-overrides",
+        type=json.loads,
+        default={},
+        help='JSON merged into the architecture, e.g. {"text": {"hf_model": "/models/phobert-base-v2"}}',
+    )
     p.add_argument("--train-data", type=Path, required=True, help=".json (COCO-style), .jsonl or .csv")
     p.add_argument("--val-data", type=Path, required=True)
     p.add_argument("--image-root", type=Path, default=None, help="default: each caption file's folder")
@@ -104,15 +111,16 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
 def build_model(args: argparse.Namespace, records: list[ImageRecord], device: torch.device) -> ViClip:
     """Fresh towers with a byte-level tokenizer get one trained on the captions (and their accent-free
     forms, so such queries tokenise into known pieces); checkpoints and hub towers keep theirs."""
+    overrides = args.model_overrides
     if is_checkpoint_dir(args.model):
-        return create_model(str(args.model), device=device)
-    text_cfg = get_model_config(args.model)["text"]
+        return create_model(str(args.model), device=device, **overrides)
+    text_cfg = deep_merge(get_model_config(args.model), overrides)["text"]
     tokenizer = None
     if text_cfg.get("tokenizer", BYTELEVEL) == BYTELEVEL and not text_cfg.get("pretrained", False):
         size = args.tokenizer_vocab or int(text_cfg["hf_config"]["vocab_size"])
         captions = [prepare_text(c, text_cfg.get("segment", "none")) for r in records for c in r.captions]
         tokenizer = train_bytelevel_tokenizer(captions + [strip_diacritics(c) for c in captions], size)
-    return create_model(args.model, device=device, tokenizer=tokenizer)
+    return create_model(args.model, device=device, tokenizer=tokenizer, **overrides)
 
 
 def sample_captions(
