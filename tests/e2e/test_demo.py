@@ -21,7 +21,16 @@ def test_demo_starts_searches_and_stops_cleanly(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "DEMO_IMAGES": "80"}
     env.pop("REDIS_URL", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "deploy.demo", "--data-dir", str(tmp_path / "demo"), "--port", str(port), "--auth"],
+        [
+            sys.executable,
+            "-m",
+            "deploy.demo",
+            "--data-dir",
+            str(tmp_path / "demo"),
+            "--port",
+            str(port),
+            "--auth",
+        ],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
@@ -58,5 +67,5 @@ def test_demo_starts_searches_and_stops_cleanly(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
     assert proc.returncode == 0
-    gone, alive = psutil.wait_procs(children, timeout=10)
+    _, alive = psutil.wait_procs(children, timeout=10)
     assert not alive, [p.pid for p in alive]
