@@ -10,7 +10,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from services.indexer.queue.redis_queue import GROUP, STREAM
+from services.common.index_signals import redis_namespace
+from services.common.settings import StorageSettings
+from services.indexer.queue.redis_queue import GROUP, job_stream
 from tests.deploy.helpers import REPO, known_vars, yaml_documents
 
 K8S = REPO / "deploy" / "k8s"
@@ -171,7 +173,12 @@ def test_indexer_scales_on_the_queue_the_code_uses() -> None:
     assert ("Deployment", "indexer") in base_objects()
     trigger = scaled["triggers"][0]
     assert trigger["type"] == "redis-streams"
-    assert (trigger["metadata"]["stream"], trigger["metadata"]["consumerGroup"]) == (STREAM, GROUP)
+    config = base_objects()["ConfigMap", "timanh-config"]["data"]
+    storage = StorageSettings(
+        s3_endpoint=config["STORAGE_S3_ENDPOINT"], s3_bucket=config["STORAGE_S3_BUCKET"]
+    )
+    stream = job_stream(redis_namespace(storage))
+    assert (trigger["metadata"]["stream"], trigger["metadata"]["consumerGroup"]) == (stream, GROUP)
     assert trigger["authenticationRef"]["name"] == docs["TriggerAuthentication"]["metadata"]["name"]
     secret = yaml_documents(K8S / "secret.example.yaml")[0]
     for ref in docs["TriggerAuthentication"]["spec"]["secretTargetRef"]:

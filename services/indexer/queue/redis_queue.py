@@ -18,13 +18,18 @@ GROUP = "indexers"
 STATUS_TTL_S = 7 * 24 * 3600
 
 
+def job_stream(namespace: str) -> str:
+    """The stream holding a namespace's jobs (what an autoscaler watches for backlog)."""
+    return f"timanh:{namespace}:jobs"
+
+
 class RedisJobQueue(JobQueue):
     name = "redis"
 
     def __init__(self, url: str, namespace: str, claim_idle_s: float) -> None:
         super().__init__(claim_idle_s)
         self.prefix = f"timanh:{namespace}:"
-        self.stream = self.prefix + "jobs"
+        self.stream = job_stream(namespace)
         # Blocking reads wait longer than the short cache timeouts allow.
         self.client = aioredis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=2)
         self._group_ready = False
