@@ -1,0 +1,92 @@
+"""The machine's physical limits, measured: memory bandwidth by a large copy, GFLOP/s by a matmul.
+
+    python -m bench.machine          # prints both and writes bench/results/machine.md
+
+Every search figure in the other tables can then be read as a fraction of what the machine
+could do: exact search over n×d float32 vectors must read 4·n·d bytes per batch, so its
+queries/s are bounded by bandwidth (one query at a time) or by GFLOP/s (large batches).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Machine:
+    cpus: int
+    copy_gb_s: float  # bytes read plus bytes written, per second
+    matmul_gflop_s: float
+
+    def bandwidth_bound_qps(self, n: int, dim: int) -> float:
+        """Single-query exact search ceiling: every vector read once per query."""
+        return self.copy_gb_s * 1e9 / (4.0 * n * dim)
+
+    def compute_bound_qps(self, n: int, dim: int) -> float:
+        """Batched exact search ceiling: 2·n·d flops per query."""
+        return self.matmul_gflop_s * 1e9 / (2.0 * n * dim)
+
+
+def _median_s(fn: Callable[[], object], repeats: int) -> float:
+    fn()  # untimed: page faults, thread pool start
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def measure(copy_mb: int = 512, matmul_n: int = 2048, repeats: int = 7) -> Machine:
+    src = np.ones(copy_mb * 2**20 // 8, dtype=np.float64)
+    dst = np.empty_like(src)
+    copy_s = _median_s(lambda: np.copyto(dst, src), repeats)
+    a = np.random.default_rng(0).standard_normal((matmul_n, matmul_n), dtype=np.float32)
+    b = np.random.default_rng(1).standard_normal((matmul_n, matmul_n), dtype=np.float32)
+    mm_s = _median_s(lambda: a @ b, repeats)
+    return Machine(
+        cpus=os.cpu_count() or 1,
+        copy_gb_s=2 * src.nbytes / copy_s / 1e9,
+        matmul_gflop_s=2 * matmul_n**3 / mm_s / 1e9,
+    )
+
+
+def table(m: Machine) -> str:
+    n, dim = 200_000, 512
+    return "\n".join(
+        [
+            f"{platform.processor() or platform.machine()}, {m.cpus} CPUs, numpy {np.__version__}; "
+            f"load average {os.getloadavg()[0]:.1f} when measured (shared machine: figures are noisy).",
+            "",
+            "| measure | value |",
+            "| --- | ---: |",
+            f"| memory copy (read + write) | {m.copy_gb_s:.1f} GB/s |",
+            f"| float32 matmul | {m.matmul_gflop_s:.1f} GFLOP/s |",
+            f"| exact search ceiling, 1 query, {n:,}×{dim} | {m.bandwidth_bound_qps(n, dim):,.0f} q/s |",
+            f"| exact search ceiling, batched, {n:,}×{dim} | {m.compute_bound_qps(n, dim):,.0f} q/s |",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("bench/results/machine.md"))
+    args = parser.parse_args(argv)
+    text = table(measure())
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(f"# Machine\n\nCommand: `python -m bench.machine`\n\n{text}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
