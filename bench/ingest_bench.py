@@ -1,0 +1,130 @@
+"""Ingestion: images/s from upload to searchable, against the encoder's raw images/s.
+
+    python -m bench.ingest_bench         # writes bench/results/ingest.md and ingest.png
+
+The raw figure is the demo model's image forward alone (random pixels, the indexer's batch
+size, in this process, before the stack starts). The pipeline figure is the wall time from
+the first upload request to the moment a search over the collection sees every image:
+decoding, thumbnails and storage at upload, the job queue, fetching and decoding again,
+the encoder over HTTP, vectors to storage, shard building, publishing, the search
+replica loading the new version. Their ratio is what the pipeline costs on top of the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import torch
+
+from bench.encoder_bench import _median_s, build_runner
+from bench.plots import bar_plot
+from bench.system import bench_stack, load_average, upload, wait_job
+from tests.support.fullstack import ShapeImage, demo_model, vishapes
+
+BATCH = 64  # the indexer's default INDEXER_BATCH_SIZE
+UPLOAD_FILES = 50  # images per upload request
+
+
+@dataclass
+class Run:
+    images: int
+    upload_s: float
+    jobs_done_s: float
+    searchable_s: float
+
+    @property
+    def rate(self) -> float:
+        return self.images / self.searchable_s
+
+
+def raw_images_per_s(repeats: int) -> float:
+    args = argparse.Namespace(model=demo_model(), device="cpu", dtype="float32", compile=False)
+    runner = build_runner(args)
+    side = runner.model.image_size
+    pixels = [torch.rand(3, side, side) for _ in range(BATCH)]
+    return BATCH / _median_s(lambda: runner.encode_pixels(pixels), repeats, sync=False)
+
+
+def searchable_count(api: httpx.Client, cid: str) -> int:
+    resp = api.post("/api/v1/search", json={"query": "hình tròn", "collection_id": cid, "top_k": 1})
+    return int(resp.json()["total_candidates"]) if resp.status_code == 200 else 0
+
+
+def one_run(api: httpx.Client, shapes: list[ShapeImage], name: str) -> Run:
+    cid = api.post("/api/v1/collections", json={"name": name}).json()["id"]
+    start = time.perf_counter()
+    jobs = []
+    for first in range(0, len(shapes), UPLOAD_FILES):
+        body = upload(api, cid, [s.path for s in shapes[first : first + UPLOAD_FILES]])
+        jobs.append(str(body["job_id"]))
+    uploaded = time.perf_counter()
+    for job in jobs:
+        assert wait_job(api, job)["status"] == "done"
+    done = time.perf_counter()
+    while searchable_count(api, cid) < len(shapes):
+        if time.perf_counter() - done > 120:
+            raise TimeoutError("indexed images did not become searchable")
+        time.sleep(0.02)
+    end = time.perf_counter()
+    run = Run(len(shapes), uploaded - start, done - start, end - start)
+    print(f"  {name}: {run.rate:.1f} images/s upload to searchable ({run.searchable_s:.1f} s)", flush=True)
+    return run
+
+
+def table(raw: float, runs: list[Run]) -> tuple[str, float]:
+    rate = statistics.median(r.rate for r in runs)
+    med = {
+        k: statistics.median(getattr(r, k) for r in runs) for k in ("upload_s", "jobs_done_s", "searchable_s")
+    }
+    lines = [
+        "| measure | median |",
+        "| --- | ---: |",
+        f"| encoder forward alone (batch {BATCH}, in process) | {raw:,.0f} images/s |",
+        f"| upload to searchable, through the gateway | {rate:,.1f} images/s |",
+        f"| pipeline / raw encoder | {rate / raw:.3f}× |",
+        f"| time: uploads answered | {med['upload_s']:.1f} s |",
+        f"| time: jobs done | {med['jobs_done_s']:.1f} s |",
+        f"| time: every image searchable | {med['searchable_s']:.1f} s |",
+    ]
+    return "\n".join(lines), rate
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--images", type=int, default=300)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path("bench/results/ingest.md"))
+    args = parser.parse_args(argv)
+    raw = raw_images_per_s(repeats=9)
+    print(f"raw encoder: {raw:,.0f} images/s", flush=True)
+    work = Path(tempfile.mkdtemp(prefix="ingest-bench-"))
+    shapes = vishapes(work / "vishapes", args.images)
+    with bench_stack(work / "storage") as running, httpx.Client(base_url=running.gateway, timeout=120) as api:
+        one_run(api, shapes[:20], "warm-up")  # model, connections and shard code paths warmed
+        runs = [one_run(api, shapes, f"run {i + 1}") for i in range(args.runs)]
+    text, rate = table(raw, runs)
+    text = (
+        f"{args.images} ViShapes-vi PNGs (64×64) per run, {UPLOAD_FILES} per upload request, demo model "
+        f"on CPU, 1 indexer, 1 search replica, Redis, local storage; median of {args.runs} runs. "
+        f"Shared 2-CPU machine (load average {load_average()} at the end): figures are noisy.\n\n" + text
+    )
+    print("\n" + text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(f"# Ingestion\n\nCommand: `python -m bench.ingest_bench`\n\n{text}\n")
+    bar_plot(
+        args.out.with_suffix(".png"),
+        "Ingestion vs the encoder alone",
+        "images/s",
+        {"encoder forward": raw, "upload → searchable": rate},
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
