@@ -79,9 +79,8 @@ def one_run(api: httpx.Client, shapes: list[ShapeImage], name: str) -> Run:
 
 def table(raw: float, runs: list[Run]) -> tuple[str, float]:
     rate = statistics.median(r.rate for r in runs)
-    med = {
-        k: statistics.median(getattr(r, k) for r in runs) for k in ("upload_s", "jobs_done_s", "searchable_s")
-    }
+    phases = ("upload_s", "jobs_done_s", "searchable_s")
+    med = {k: statistics.median(getattr(r, k) for r in runs) for k in phases}
     lines = [
         "| measure | median |",
         "| --- | ---: |",
