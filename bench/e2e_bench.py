@@ -24,8 +24,10 @@ import httpx
 
 from bench.machine import measure
 from bench.plots import line_plot
-from bench.system import PY, bench_stack, load_average, percentiles, process, upload, wait_job
+from bench.system import PY, bench_stack, load_average, percentiles, process
 from deploy.stack import free_port
+from tests.support.api import accepted_upload as upload
+from tests.support.api import wait_job
 from tests.support.fullstack import vishapes
 
 CLIENTS = (1, 8, 32)

@@ -49,24 +49,6 @@ def bench_stack(storage_root: Path, **env: str) -> Iterator[RunningStack]:
             yield running
 
 
-def upload(api: httpx.Client, collection_id: str, paths: list[Path]) -> dict[str, object]:
-    files = [("files", (p.name, p.read_bytes(), "image/png")) for p in paths]
-    resp = api.post(f"/api/v1/collections/{collection_id}/images", files=files)
-    resp.raise_for_status()
-    body: dict[str, object] = resp.json()
-    return body
-
-
-def wait_job(api: httpx.Client, job_id: str, timeout_s: float = 600) -> dict[str, object]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        job: dict[str, object] = api.get(f"/api/v1/jobs/{job_id}").json()
-        if job["status"] in ("done", "failed"):
-            return job
-        time.sleep(0.05)
-    raise TimeoutError(f"job {job_id} did not finish")
-
-
 @contextlib.contextmanager
 def process(argv: list[str], url: str, timeout_s: float = 60) -> Iterator[subprocess.Popen[bytes]]:
     """A helper process (the peer server), waited for on `url`/healthz and stopped after."""
