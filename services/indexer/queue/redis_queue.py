@@ -9,6 +9,9 @@ from __future__ import annotations
 from typing import Any, cast
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from services.common.schemas.indexer import JobRequest, JobStatus
@@ -30,8 +33,15 @@ class RedisJobQueue(JobQueue):
         super().__init__(claim_idle_s)
         self.prefix = f"timanh:{namespace}:"
         self.stream = job_stream(namespace)
-        # Blocking reads wait longer than the short cache timeouts allow.
-        self.client = aioredis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=2)
+        # Blocking reads wait longer than the short cache timeouts allow. A restarted Redis
+        # leaves dead connections in the pool: a call is retried on a fresh one, rather than
+        # failing the upload that queues a job or the worker that claims one.
+        self.client = aioredis.Redis.from_url(
+            url,
+            socket_timeout=30,
+            socket_connect_timeout=2,
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.1), 2, (RedisConnectionError,)),
+        )
         self._group_ready = False
 
     def _status_key(self, job_id: str) -> str:
@@ -62,6 +72,17 @@ class RedisJobQueue(JobQueue):
         return Claimed(fields["job_id"], JobRequest.model_validate_json(fields["request"]), msg_id.decode())
 
     async def claim(self, consumer: str, block_s: float) -> Claimed | None:
+        try:
+            return await self._claim(consumer, block_s)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # Redis restarted without its data: the next claim makes the group again (from
+            # id 0, so jobs queued since the restart are read), instead of failing forever.
+            self._group_ready = False
+            return None
+
+    async def _claim(self, consumer: str, block_s: float) -> Claimed | None:
         await self._ensure_group()
         idle_ms = int(self.claim_idle_s * 1000)
         stale = await self.client.xautoclaim(self.stream, GROUP, consumer, idle_ms, "0-0", count=1)
