@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256s
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
+# Passive OpenMP waits: on shared cores, spinning torch threads slow every other process down.
+export OMP_WAIT_POLICY := PASSIVE
 PYTEST_ARGS ?=
 
 .PHONY: help venv test lint format demo up lock clean
