@@ -1,12 +1,15 @@
-"""Vietnamese CLIP: a dual encoder for Vietnamese text and images, its registry, factory and checkpoints."""
+"""Vietnamese CLIP: a dual encoder for Vietnamese text and images, its registry, factory and checkpoints;
+pretrained OpenCLIP and Hugging Face CLIP/SigLIP models through the same factory (`backends`)."""
 
 from .checkpoint import is_checkpoint_dir, save_checkpoint
 from .config import ImageTowerConfig, TextTowerConfig, ViClipConfig
+from .encoder import DualEncoder
 from .factory import create_model, resolve_device
 from .model import ViClip
 from .registry import get_model_config, list_models
 
 __all__ = [
+    "DualEncoder",
     "ImageTowerConfig",
     "TextTowerConfig",
     "ViClip",

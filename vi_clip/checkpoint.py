@@ -11,6 +11,7 @@ import torch
 from safetensors.torch import load_file, save
 
 if TYPE_CHECKING:
+    from .encoder import DualEncoder
     from .model import ViClip
 
 CONFIG_FILE = "config.json"
@@ -59,17 +60,33 @@ def checkpoint_config(model: ViClip) -> dict[str, Any]:
     return data
 
 
-def save_checkpoint(model: ViClip, directory: str | Path, metrics: dict[str, Any] | None = None) -> Path:
-    """Write a checkpoint that `create_model(directory)` loads back bit for bit."""
+def save_checkpoint(model: DualEncoder, directory: str | Path, metrics: dict[str, Any] | None = None) -> Path:
+    """Write a checkpoint that `create_model(directory)` loads back bit for bit (any backend)."""
+    from .backends import PretrainedEncoder
+    from .model import ViClip
+
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     weights = save(fp32_state_dict(model))
-    version = compute_version(model, weights)
-    model._weights_version = version
+    tokenizer_dir = out / TOKENIZER_DIR
+    if isinstance(model, ViClip):
+        version = compute_version(model, weights)
+        model._weights_version = version
+        config = checkpoint_config(model)
+        model.pipeline.tokenizer.save_pretrained(str(tokenizer_dir))
+    elif isinstance(model, PretrainedEncoder):
+        model._weights_version = None  # training changed the weights since the version was last read
+        version = model.version
+        config = model.checkpoint_config()
+        tokenizer_dir.mkdir(exist_ok=True)
+        model.save_text_assets(tokenizer_dir)
+        if not any(tokenizer_dir.iterdir()):  # OpenCLIP's bundled BPE needs no files
+            tokenizer_dir.rmdir()
+    else:
+        raise TypeError(f"cannot save a {type(model).__name__}")
     (out / WEIGHTS_FILE).write_bytes(weights)
-    config = {**checkpoint_config(model), "version": version}
+    config = {**config, "version": version}
     (out / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    model.pipeline.tokenizer.save_pretrained(str(out / TOKENIZER_DIR))
     if metrics is not None:
         text = json.dumps(metrics, indent=2, ensure_ascii=False) + "\n"
         (out / METRICS_FILE).write_text(text, encoding="utf-8")
@@ -82,7 +99,7 @@ def read_checkpoint_config(directory: str | Path) -> dict[str, Any]:
     return data
 
 
-def load_weights(model: ViClip, directory: str | Path) -> None:
+def load_weights(model: torch.nn.Module, directory: str | Path) -> None:
     """Strict load: a missing or unexpected tensor is an error, never silently random weights."""
     state = load_file(str(Path(directory) / WEIGHTS_FILE))
     model.load_state_dict(state, strict=True)

@@ -8,8 +8,10 @@ from typing import Any
 import torch
 from transformers import PreTrainedTokenizerBase
 
+from .backends import OWN, build_backend
 from .checkpoint import TOKENIZER_DIR, is_checkpoint_dir, load_weights, read_checkpoint_config
 from .config import ViClipConfig, deep_merge
+from .encoder import DualEncoder
 from .model import ViClip
 from .registry import get_model_config
 from .tokenizer import TextPipeline, load_tokenizer
@@ -29,23 +31,35 @@ def create_model(
     dtype: torch.dtype | None = None,
     tokenizer: PreTrainedTokenizerBase | None = None,
     **overrides: Any,
-) -> ViClip:
+) -> DualEncoder:
     """Build a model in eval mode. Overrides deep-merge into the config, e.g.
     `create_model("vi-tiny", embed_dim=64, text={"hf_config": {"num_hidden_layers": 1}})`.
 
+    A config's `backend` field picks the family (our own towers by default, `openclip`, `hf_clip`).
     `tokenizer` replaces the configured one (training passes a freshly trained tokenizer).
     """
     checkpoint = Path(name_or_checkpoint_dir) if is_checkpoint_dir(name_or_checkpoint_dir) else None
     raw = read_checkpoint_config(checkpoint) if checkpoint else get_model_config(name_or_checkpoint_dir)
-    cfg = ViClipConfig.from_dict(deep_merge(raw, overrides))
-    if tokenizer is None:
-        tokenizer = load_tokenizer(cfg.text.tokenizer, checkpoint / TOKENIZER_DIR if checkpoint else None)
-    vocab_limit = cfg.text.hf_config.get("vocab_size")
-    if not cfg.text.pretrained and vocab_limit is not None and len(tokenizer) > vocab_limit:
-        raise ValueError(f"tokenizer has {len(tokenizer)} tokens but the text tower only {vocab_limit}")
-    model = ViClip(cfg, TextPipeline(tokenizer, cfg.text.segment, cfg.text.max_length))
+    merged = deep_merge(raw, overrides)
+    model: DualEncoder
+    if merged.get("backend", OWN) == OWN:
+        model = _own_model({k: v for k, v in merged.items() if k != "backend"}, checkpoint, tokenizer)
+    else:
+        model = build_backend(merged, checkpoint, tokenizer)
     if checkpoint:
         load_weights(model, checkpoint)
     _ = model.version  # hash the fp32 weights before any dtype cast, so bf16 copies share it
     model.to(device=resolve_device(device), dtype=dtype)
     return model.eval()
+
+
+def _own_model(
+    raw: dict[str, Any], checkpoint: Path | None, tokenizer: PreTrainedTokenizerBase | None
+) -> ViClip:
+    cfg = ViClipConfig.from_dict(raw)
+    if tokenizer is None:
+        tokenizer = load_tokenizer(cfg.text.tokenizer, checkpoint / TOKENIZER_DIR if checkpoint else None)
+    vocab_limit = cfg.text.hf_config.get("vocab_size")
+    if not cfg.text.pretrained and vocab_limit is not None and len(tokenizer) > vocab_limit:
+        raise ValueError(f"tokenizer has {len(tokenizer)} tokens but the text tower only {vocab_limit}")
+    return ViClip(cfg, TextPipeline(tokenizer, cfg.text.segment, cfg.text.max_length))

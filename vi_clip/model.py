@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import ViClipConfig
+from .encoder import DualEncoder
 from .heads import ProjectionHead
 from .tokenizer import TextPipeline
 from .towers import ImageEncoder, TextEncoder
@@ -17,11 +18,15 @@ from .transforms import ImageTransform
 MAX_LOGIT_SCALE = math.log(100.0)  # CLIP's clamp: temperature never below 0.01
 
 
-class ViClip(nn.Module):
+class ViClip(DualEncoder):
     """Image tower + text tower + projection heads + learnable temperature.
 
     Module names (`image_encoder.model`, `text_projection.fc`, ...) follow the seed project's layout.
     """
+
+    backend = "vi_clip"
+    image_encoder: ImageEncoder
+    text_encoder: TextEncoder
 
     def __init__(self, cfg: ViClipConfig, pipeline: TextPipeline) -> None:
         super().__init__()

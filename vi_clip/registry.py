@@ -1,4 +1,5 @@
-"""The list of known architectures: every `model_configs/*.json` file is one, named after the file."""
+"""The list of known models: every `model_configs/*.json` file is one, named after the file; its
+`backend` field (default: our own towers) says which family builds it."""
 
 from __future__ import annotations
 
@@ -15,9 +16,14 @@ def _configs() -> dict[str, dict[str, Any]]:
     return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(CONFIG_DIR.glob("*.json"))}
 
 
-def list_models() -> list[str]:
-    """Names `create_model` accepts (besides checkpoint directories)."""
-    return sorted(_configs())
+def list_models(backend: str | None = None) -> list[str]:
+    """Names `create_model` accepts (besides checkpoint directories), optionally of one backend
+    (`vi_clip` for our own towers: configs without a `backend` field)."""
+    return sorted(
+        name
+        for name, cfg in _configs().items()
+        if backend is None or cfg.get("backend", "vi_clip") == backend
+    )
 
 
 def get_model_config(name: str) -> dict[str, Any]:

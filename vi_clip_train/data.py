@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,12 +104,18 @@ def load_image(path: Path) -> Image.Image:
     return decode_image(path.read_bytes())
 
 
-def preload_images(records: list[ImageRecord], image_size: int, workers: int = 2) -> torch.Tensor:
-    """All images, resized and centre-cropped once, as uint8 [N,3,S,S] (N*3*S*S bytes of memory).
+def preload_images(
+    records: list[ImageRecord],
+    image_size: int,
+    workers: int = 2,
+    transform: Callable[[Image.Image], torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """All images, resized and centre-cropped once (or by the model's own `transform.to_uint8`), as
+    uint8 [N,3,S,S] (N*3*S*S bytes of memory).
 
     Decoding once instead of every epoch is what keeps a 2-core training run CPU-bound on the model.
     """
-    transform = to_uint8_transform(image_size)
+    transform = transform or to_uint8_transform(image_size)
     out = torch.empty(len(records), 3, image_size, image_size, dtype=torch.uint8)
 
     def fill(i: int) -> None:

@@ -32,7 +32,8 @@ def evaluate(
     text_keys = [r.key for r in records for _ in r.captions]
     image_keys = [r.key for r in records]
     start = time.perf_counter()
-    images = embed_images(model, preload_images(records, model.image_size))
+    pixels = preload_images(records, model.image_size, transform=model.image_transform.to_uint8)
+    images = embed_images(model, pixels)
     queries = embed_texts(model, texts)
     plain = embed_texts(model, [strip_diacritics(t) for t in texts])
     metrics: dict[str, Any] = retrieval_metrics(images, queries, image_keys, text_keys)

@@ -7,11 +7,11 @@ import math
 import torch
 from torch import nn
 
-from vi_clip import ViClip
+from vi_clip import DualEncoder
 
 
 def param_groups(
-    model: ViClip, lr_image: float, lr_text: float, lr_head: float, weight_decay: float
+    model: DualEncoder, lr_image: float, lr_text: float, lr_head: float, weight_decay: float
 ) -> list[dict[str, object]]:
     """Towers and heads get their own rates (a pretrained tower wants a far smaller one than a fresh
     head). Biases, norms and the temperature get no weight decay, as in CLIP."""
@@ -49,6 +49,22 @@ def warmup_cosine(
         return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def sigmoid_loss(
+    img: torch.Tensor, txt: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor
+) -> torch.Tensor:
+    """SigLIP's pairwise loss: every image-caption pair is its own binary match / no-match decision."""
+    logits = scale * img.float() @ txt.float().T + bias
+    labels = 2 * torch.eye(len(img), device=img.device) - 1
+    return -nn.functional.logsigmoid(labels * logits).sum() / len(img)
+
+
+def contrastive_loss(
+    img: torch.Tensor, txt: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor | None
+) -> torch.Tensor:
+    """The loss the model was pre-trained with: sigmoid when it has a logit bias, else InfoNCE."""
+    return clip_loss(img, txt, scale) if bias is None else sigmoid_loss(img, txt, scale, bias)
 
 
 def clip_loss(img: torch.Tensor, txt: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:

@@ -18,17 +18,16 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from vi_clip import ViClip, create_model, is_checkpoint_dir, resolve_device, save_checkpoint
+from vi_clip import DualEncoder, create_model, is_checkpoint_dir, resolve_device, save_checkpoint
 from vi_clip.config import deep_merge
 from vi_clip.registry import get_model_config
 from vi_clip.text import prepare_text, strip_diacritics
 from vi_clip.tokenizer import BYTELEVEL, train_bytelevel_tokenizer
-from vi_clip.transforms import Normalize
 
 from .data import ImageRecord, load_records, preload_images
 from .embed import embed_images, embed_texts
 from .metrics import retrieval_metrics
-from .optim import clip_loss, param_groups, warmup_cosine
+from .optim import contrastive_loss, param_groups, warmup_cosine
 
 STATE_FILE = "training_state.pt"
 
@@ -108,13 +107,16 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
     return contextlib.nullcontext()
 
 
-def build_model(args: argparse.Namespace, records: list[ImageRecord], device: torch.device) -> ViClip:
+def build_model(args: argparse.Namespace, records: list[ImageRecord], device: torch.device) -> DualEncoder:
     """Fresh towers with a byte-level tokenizer get one trained on the captions (and their accent-free
     forms, so such queries tokenise into known pieces); checkpoints and hub towers keep theirs."""
     overrides = args.model_overrides
     if is_checkpoint_dir(args.model):
         return create_model(str(args.model), device=device, **overrides)
-    text_cfg = deep_merge(get_model_config(args.model), overrides)["text"]
+    config = deep_merge(get_model_config(args.model), overrides)
+    if config.get("backend", "vi_clip") != "vi_clip":  # pretrained backends bring their tokenizer
+        return create_model(args.model, device=device, **overrides)
+    text_cfg = config["text"]
     tokenizer = None
     if text_cfg.get("tokenizer", BYTELEVEL) == BYTELEVEL and not text_cfg.get("pretrained", False):
         size = args.tokenizer_vocab or int(text_cfg["hf_config"]["vocab_size"])
@@ -134,7 +136,7 @@ def sample_captions(
     return out
 
 
-def validate(model: ViClip, pixels: torch.Tensor, records: list[ImageRecord]) -> dict[str, float]:
+def validate(model: DualEncoder, pixels: torch.Tensor, records: list[ImageRecord]) -> dict[str, float]:
     model.eval()
     texts = [c for r in records for c in r.captions]
     keys = [r.key for r in records for _ in r.captions]
@@ -164,12 +166,14 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         model.image_encoder.requires_grad_(False)
     if args.freeze_text:
         model.text_encoder.requires_grad_(False)
-    train_px = preload_images(train_recs, model.image_size, args.workers)
-    val_px = preload_images(val_recs, model.image_size, args.workers)
-    normalize = Normalize(model.config.image.mean, model.config.image.std)
+    to_uint8 = model.image_transform.to_uint8
+    train_px = preload_images(train_recs, model.image_size, args.workers, to_uint8)
+    val_px = preload_images(val_recs, model.image_size, args.workers, to_uint8)
+    normalize = model.image_transform.normalize
     steps_per_epoch = len(train_recs) // (args.batch_size * args.grad_accum)
     if steps_per_epoch == 0:
         raise ValueError(f"{len(train_recs)} training images is less than one step of batch x grad-accum")
+    bias = getattr(model, "logit_bias", None)  # SigLIP-family models train with the sigmoid loss
     groups = param_groups(model, args.lr_image, args.lr_text, args.lr_head, args.weight_decay)
     optimizer = torch.optim.AdamW(groups)
     scheduler = warmup_cosine(optimizer, args.warmup_steps, steps_per_epoch * args.epochs)
@@ -202,7 +206,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                 pixels = normalize(train_px[idx]).to(device)
                 with autocast(device, args.precision):
                     img, txt, scale = model(pixels, batch)
-                    loss = clip_loss(img, txt, scale) / args.grad_accum
+                    loss = contrastive_loss(img, txt, scale, bias) / args.grad_accum
                 loss.backward()
                 seen += len(idx)
             optimizer.step()

@@ -17,7 +17,7 @@ from services.common.images import decode_image
 from services.common.schemas.encoder import ModelInfo
 
 if TYPE_CHECKING:
-    from vi_clip import ViClip
+    from vi_clip import DualEncoder
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +32,13 @@ def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
 
 
 class ModelRunner:
-    """One loaded ViClip with the precision and compilation it serves with.
+    """One loaded model (any backend) with the precision and compilation it serves with.
 
     Weights stay in float32 and the forwards run under autocast, so layer norms and the final
     normalisation keep full precision while matmuls use the fast dtype.
     """
 
-    def __init__(self, model: ViClip, dtype: torch.dtype, *, compile_backend: str | None = None) -> None:
+    def __init__(self, model: DualEncoder, dtype: torch.dtype, *, compile_backend: str | None = None) -> None:
         self.model = model
         self.dtype = dtype
         self.device = model.device

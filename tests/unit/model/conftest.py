@@ -47,6 +47,6 @@ def tiny_model() -> Callable[..., vi_clip.ViClip]:
     return _tiny_model
 
 
-@pytest.fixture(params=vi_clip.list_models())
+@pytest.fixture(params=vi_clip.list_models(backend="vi_clip"))
 def model_name(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -1,0 +1,67 @@
+"""`DualEncoder`: the surface every model family shares, so serving, evaluation and training never
+ask which backend (our own towers, OpenCLIP, Hugging Face CLIP/SigLIP) they hold."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import torch
+from torch import nn
+
+from .transforms import ImageTransform
+
+
+class DualEncoder(nn.Module, ABC):
+    """An image tower and a text tower mapping into one L2-normalised space.
+
+    `image_encoder` and `text_encoder` are the towers as modules (frozen, compiled or given their
+    own learning rate as a whole); everything else (heads, temperature) belongs to neither.
+    """
+
+    backend: str
+    name: str
+    image_transform: ImageTransform
+    image_encoder: nn.Module
+    text_encoder: nn.Module
+
+    @property
+    @abstractmethod
+    def version(self) -> str:
+        """Hash of everything that changes the vectors: equal versions mean interchangeable vectors."""
+
+    @property
+    @abstractmethod
+    def embed_dim(self) -> int: ...
+
+    @property
+    @abstractmethod
+    def image_size(self) -> int: ...
+
+    @property
+    @abstractmethod
+    def device(self) -> torch.device: ...
+
+    @property
+    @abstractmethod
+    def dtype(self) -> torch.dtype: ...
+
+    @abstractmethod
+    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        """Normalise and tokenise on the CPU (move to the device with `encode_tokens`)."""
+
+    @abstractmethod
+    def encode_tokens(self, batch: dict[str, torch.Tensor]) -> torch.Tensor: ...
+
+    @abstractmethod
+    def encode_text(self, texts: list[str]) -> torch.Tensor:
+        """Raw strings -> [N, D] float32 unit vectors."""
+
+    @abstractmethod
+    def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Preprocessed pixels [N,3,H,W] (see `image_transform`) -> [N, D] float32 unit vectors."""
+
+    @abstractmethod
+    def forward(
+        self, pixels: torch.Tensor, batch: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Normalised image and text embeddings and the logit scale, for the contrastive loss."""
