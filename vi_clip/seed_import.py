@@ -116,7 +116,6 @@ def import_seed(
 ) -> ViClip:
     """Read the seed's `.pt`, build the matching model, load it strictly and save it as a checkpoint."""
     state: dict[str, torch.Tensor] = torch.load(path, map_location="cpu", weights_only=True)
-    state = state.get("state_dict", state) if isinstance(state.get("state_dict"), dict) else state
     cfg = seed_config(state, arch, tokenizer_dir, name or path.stem, max_length, timm_kwargs)
     tokenizer = load_tokenizer(tokenizer_dir)
     model = ViClip(cfg, TextPipeline(tokenizer, cfg.text.segment, cfg.text.max_length))
