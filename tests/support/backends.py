@@ -19,11 +19,15 @@ CORPUS = [
 EMBED_DIM = 24
 IMAGE_SIZE = 32
 CONTEXT = 32
-SPECIAL = {"pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2}
-TINY_BERT = {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 64}
-TINY_VIT = {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 64}
+SPECIAL: dict[str, Any] = {"pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2}
+TINY_BERT: dict[str, Any] = {
+    "hidden_size": 32,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+}
 
-# family -> (registered entry it shrinks, what the text tower is)
+# family -> the registered entry it shrinks
 FAMILIES: dict[str, str] = {
     "openclip-xlmr": "openclip-xlm-roberta-base-vit-b-32",
     "openclip-clip": "openclip-xlm-roberta-base-vit-b-32",
@@ -57,7 +61,7 @@ def _vision_cfg() -> dict[str, Any]:
 
 
 def _hf_vision() -> dict[str, Any]:
-    return {"image_size": IMAGE_SIZE, "patch_size": 16, "num_channels": 3, **TINY_VIT}
+    return {"image_size": IMAGE_SIZE, "patch_size": 16, "num_channels": 3, **TINY_BERT}
 
 
 def tiny_backend(family: str, tokenizer_dir: Path, **kwargs: Any) -> Any:
@@ -76,16 +80,24 @@ def tiny_backend(family: str, tokenizer_dir: Path, **kwargs: Any) -> Any:
             text.update(hf_pooler_type="mean_pooler", hf_proj_type="linear")
         else:
             text.update(vocab_size=49408, width=32, heads=2, layers=1)
-        arch = {"embed_dim": EMBED_DIM, "vision_cfg": _vision_cfg(), "text_cfg": text}
-        return vi_clip.create_model(name, arch=arch, pretrained=None, image=image, **kwargs)
+        oc_arch = {"embed_dim": EMBED_DIM, "vision_cfg": _vision_cfg(), "text_cfg": text}
+        return vi_clip.create_model(name, arch=oc_arch, pretrained=None, image=image, **kwargs)
     tok = AutoTokenizer.from_pretrained(str(tokenizer_dir))
-    text_config = {"vocab_size": len(tok), "max_position_embeddings": CONTEXT, **TINY_BERT, **SPECIAL}
+    text_config: dict[str, Any] = {
+        "vocab_size": len(tok),
+        "max_position_embeddings": CONTEXT,
+        **TINY_BERT,
+        **SPECIAL,
+    }
     model_type = "clip" if family == "hf-clip" else "siglip"
-    arch = {"model_type": model_type, "text_config": text_config, "vision_config": _hf_vision()}
+    vision_config = _hf_vision()
+    arch: dict[str, Any] = {
+        "model_type": model_type,
+        "text_config": text_config,
+        "vision_config": vision_config,
+    }
     if model_type == "clip":
         arch["projection_dim"] = EMBED_DIM
     else:
-        arch["vision_config"]["hidden_size"] = arch["text_config"]["hidden_size"] = EMBED_DIM
-        arch["text_config"]["projection_size"] = EMBED_DIM
-    over = {"arch": arch, "image": image, "max_length": CONTEXT}
-    return vi_clip.create_model(name, tokenizer=tok, **over, **kwargs)
+        vision_config["hidden_size"] = text_config["hidden_size"] = text_config["projection_size"] = EMBED_DIM
+    return vi_clip.create_model(name, tokenizer=tok, arch=arch, image=image, max_length=CONTEXT, **kwargs)
