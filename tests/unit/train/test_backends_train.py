@@ -1,0 +1,55 @@
+"""Fine-tuning and evaluation start from any backend: a tiny checkpoint of each pretrained family is
+evaluated by the CLI, and one epoch from a SigLIP checkpoint (sigmoid loss) with a frozen image tower
+moves the text tower only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+import vi_clip
+from tests.support.backends import FAMILIES, tiny_backend
+from vi_clip_train import evaluate, train
+from vi_clip_train.vishapes.__main__ import generate
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("backend-data")
+    generate(root, {"train": 32, "val": 8, "test": 8}, seed=2, size=48, workers=1)
+    return root
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("backend-ckpt")
+    torch.manual_seed(0)
+    return {f: vi_clip.save_checkpoint(tiny_backend(f, root / "tok"), root / f) for f in FAMILIES}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_evaluate_runs_on_every_backend(
+    family: str, data: Path, checkpoints: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    evaluate.main(["--checkpoint", str(checkpoints[family]), "--data", str(data / "test/captions.jsonl")])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["gallery"] == 8 and 0.0 <= result["t2i_r1"] <= result["t2i_r10"] <= 1.0
+    assert result["version"] == vi_clip.create_model(str(checkpoints[family])).version
+
+
+def test_fine_tune_siglip_with_a_frozen_image_tower(
+    data: Path, checkpoints: dict[str, Path], tmp_path: Path
+) -> None:
+    start = checkpoints["hf-siglip"]
+    out = tmp_path / "tuned"
+    args = ["--model", str(start), "--train-data", str(data / "train/captions.jsonl")]
+    args += ["--val-data", str(data / "val/captions.jsonl"), "--out", str(out), "--epochs", "1"]
+    args += ["--batch-size", "16", "--lr-text", "1e-3", "--warmup-steps", "1", "--precision", "fp32"]
+    train.main([*args, "--freeze-image"])
+    before, after = vi_clip.create_model(str(start)), vi_clip.create_model(str(out))
+    assert after.backend == "hf_clip" and after.version != before.version
+    for (name, a), b in zip(before.state_dict().items(), after.state_dict().values(), strict=True):
+        assert torch.equal(a, b) == (not name.startswith(("text_encoder", "logit"))), name
