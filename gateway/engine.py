@@ -49,6 +49,7 @@ class FanOut:
     total_candidates: int
     index_versions: dict[str, str]
     missing: list[str]  # shards (or, when unknown, replicas) that did not answer
+    answered: set[tuple[str, str]]  # (collection, version) of every shard set that answered
 
 
 class SearchEngine:
@@ -147,7 +148,6 @@ class SearchEngine:
         exclude: list[str],
     ) -> tuple[SearchResponse, list[str]]:
         start = time.perf_counter()
-        collections = [page.collection_id] if page.collection_id else None
         versions = await self.index_versions(page.collection_id)
         built = sorted((cid, v) for cid, v in versions.items() if v)
         index_version = (built[0][1] if len(built) == 1 else digest(*built)) if built else "empty"
@@ -158,9 +158,22 @@ class SearchEngine:
             return self._stamp(response, start, cached=True), []
 
         async def compute() -> tuple[SearchResponse, list[str]]:
+            if not built:  # nothing indexed yet: no replica has anything to search
+                empty = SearchResponse(
+                    results=[],
+                    total_candidates=0,
+                    took_ms=0.0,
+                    cached=False,
+                    model_version=model_version,
+                    index_version=index_version,
+                    partial=False,
+                )
+                return empty, []
             vector = await vector_fn()
+            # Name the collections, even for "all": a replica then checks each one's latest
+            # version on this request instead of relying on what it has heard so far.
             params = SearchParams(
-                collection_ids=collections,
+                collection_ids=[cid for cid, _ in built],
                 k=page.offset + page.top_k,
                 exclude_ids=exclude,
                 model_version=model_version,
@@ -178,7 +191,11 @@ class SearchEngine:
                 index_version=index_version,
                 partial=bool(fan.missing),
             )
-            if not fan.missing:
+            # A replica still on another version than the key names (it has not loaded the new
+            # one yet) answers correctly for now, but its page must not be cached under the new key.
+            expected = {cid: v.rsplit(".", 1)[0] for cid, v in built}
+            lagging = any(expected.get(cid) != version for cid, version in fan.answered)
+            if not fan.missing and not lagging:
                 ttl = self.res.settings.result_cache_ttl_s
                 await self.res.guarded_cache.set(key, response.model_dump_json().encode(), ttl)
             return response, fan.missing
@@ -202,6 +219,7 @@ class SearchEngine:
         total = 0
         versions: dict[str, str] = {}
         missing: list[str] = []
+        answered: set[tuple[str, str]] = set()
         for client, answer in zip(self.res.search, answers, strict=True):
             if isinstance(answer, BaseException):
                 if isinstance(answer, ServiceError):
@@ -213,13 +231,16 @@ class SearchEngine:
             self._replica_shards[client.base_url] = answer.shards
             total += answer.total_candidates
             versions.update(answer.index_versions)
+            answered.update(answer.index_versions.items())
             for hit in answer.results[0]:
                 if hit.image_id not in best or best[hit.image_id].score < hit.score:
                     best[hit.image_id] = hit
         if len(missing) == len(self.res.search):
             raise ServiceUnavailable("search", "no search replica answered")
         hits = sorted(best.values(), key=lambda h: -h.score)
-        return FanOut(hits=hits, total_candidates=total, index_versions=versions, missing=missing)
+        return FanOut(
+            hits=hits, total_candidates=total, index_versions=versions, missing=missing, answered=answered
+        )
 
     async def _hydrate(self, hits: list[Hit]) -> list[SearchResult]:
         records = await asyncio.gather(*(self._record(h.image_id) for h in hits))

@@ -32,6 +32,9 @@ def _cuda_available() -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Browser tests run last: Playwright's sync API keeps an event loop running in the main
+    # thread for the rest of the session, which asyncio-based tests cannot share.
+    items.sort(key=lambda item: "/tests/e2e/" in str(item.path))
     if any("gpu" in item.keywords for item in items) and not _cuda_available():
         skip = pytest.mark.skip(reason="needs a CUDA device")
         for item in items:
