@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 from pydantic import BaseModel
 from redis.exceptions import RedisError
 
+from services.common.redis_client import reconnecting_redis
 from services.common.settings import StorageSettings
 from services.common.shards import EVENTS_CHANNEL, read_current, read_tombgen
 from services.common.storage import ObjectStore
@@ -100,7 +101,7 @@ class RedisSignals(IndexSignals):
     def __init__(self, url: str, namespace: str, timeout_s: float = 0.25) -> None:
         self.url, self.prefix = url, f"timanh:{namespace}:"
         self.channel = self.prefix + EVENTS_CHANNEL
-        self.client = aioredis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+        self.client = reconnecting_redis(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
 
     def _key(self, cid: str, part: str) -> str:
         return f"{self.prefix}index:{cid}:{part}"

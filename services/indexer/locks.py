@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import redis.asyncio as aioredis
+from services.common.redis_client import reconnecting_redis
 
 _RENEW = (
     "if redis.call('get', KEYS[1]) == ARGV[1] then "
@@ -35,7 +35,7 @@ class Locks(ABC):
 class RedisLocks(Locks):
     def __init__(self, url: str, namespace: str, ttl_s: float) -> None:
         self.prefix = f"timanh:{namespace}:lock:"
-        self.client = aioredis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+        self.client = reconnecting_redis(url, socket_timeout=5, socket_connect_timeout=2)
         self.ttl_ms = int(ttl_s * 1000)
 
     async def _renew(self, key: str, token: str) -> None:

@@ -74,12 +74,14 @@ class Publisher:
         for _ in range(3):
             async with self.locks.hold(f"publish-{collection_id}"):
                 try:
-                    manifest, changed = await asyncio.to_thread(
+                    manifest, _ = await asyncio.to_thread(
                         self._publish, collection_id, model_version, index_type
                     )
                 except PublishConflict:
                     continue
-            if manifest is not None and changed:
+            if manifest is not None:
+                # Announced even when unchanged: a retry after an announce that failed (Redis
+                # down or restarting) must still tell the replicas. Announcing is idempotent.
                 await self.signals.announce(
                     IndexEvent(type="version", collection_id=collection_id, value=manifest.version)
                 )

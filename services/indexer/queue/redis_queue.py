@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
+from services.common.redis_client import reconnecting_redis
 from services.common.schemas.indexer import JobRequest, JobStatus
 from services.indexer.queue.base import BatchResult, Claimed, JobQueue
 
@@ -33,15 +30,8 @@ class RedisJobQueue(JobQueue):
         super().__init__(claim_idle_s)
         self.prefix = f"timanh:{namespace}:"
         self.stream = job_stream(namespace)
-        # Blocking reads wait longer than the short cache timeouts allow. A restarted Redis
-        # leaves dead connections in the pool: a call is retried on a fresh one, rather than
-        # failing the upload that queues a job or the worker that claims one.
-        self.client = aioredis.Redis.from_url(
-            url,
-            socket_timeout=30,
-            socket_connect_timeout=2,
-            retry=Retry(ExponentialBackoff(cap=1.0, base=0.1), 2, (RedisConnectionError,)),
-        )
+        # Blocking reads wait longer than the short cache timeouts allow.
+        self.client = reconnecting_redis(url, socket_timeout=30, socket_connect_timeout=2)
         self._group_ready = False
 
     def _status_key(self, job_id: str) -> str:
