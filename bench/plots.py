@@ -37,12 +37,18 @@ def line_plot(
     plt.close(fig)
 
 
-def bar_plot(path: Path, title: str, ylabel: str, bars: dict[str, float]) -> None:
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.bar(list(bars), list(bars.values()), color=["#4c72b0", "#dd8452", "#55a868", "#c44e52"][: len(bars)])
-    ax.set_ylabel(ylabel)
+def bar_plot(path: Path, title: str, xlabel: str, bars: Mapping[str, float], *, log: bool = False) -> None:
+    """Horizontal bars, one per label, largest value at the top when sorted by the caller."""
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(bars) + 1.5))
+    labels = list(bars)[::-1]
+    ax.barh(labels, [bars[k] for k in labels], color="#4c72b0")
+    for y, label in enumerate(labels):
+        ax.annotate(f" {bars[label]:,.0f}", (bars[label], y), va="center", fontsize=9)
+    ax.set_xlabel(xlabel)
+    if log:
+        ax.set_xscale("log")
     ax.set_title(title)
-    ax.grid(axis="y", alpha=0.3)
+    ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)

@@ -7,6 +7,7 @@ It reuses the test suite's stack and data factories, so benchmarks and tests run
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
 import time
@@ -28,8 +29,6 @@ def percentiles(latencies_ms: list[float]) -> tuple[float, float, float]:
 
 
 def load_average() -> str:
-    import os
-
     return ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
