@@ -13,7 +13,7 @@ import pytest
 from tests.support.fullstack import RunningStack, ShapeImage, full_stack, vishapes
 from tests.support.servers import redis_server
 
-API_KEY = "test-key-" + uuid.uuid4().hex[:8]
+API_KEY = "gateway-test-key"  # a constant: test modules import it, and conftest may load twice
 
 
 @pytest.fixture(scope="package")
