@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +71,8 @@ def forward_table(runner: ModelRunner, sizes: list[int], repeats: int, images_on
     for n in sizes:
         pixels = [torch.rand(3, side, side) for _ in range(n)]
         texts = [TEXT] * n
-        images = n / _median_s(lambda: runner.encode_pixels(pixels), repeats, sync)  # noqa: B023
-        text_rate = None if images_only else n / _median_s(lambda: runner.encode_texts(texts), repeats, sync)  # noqa: B023
+        images = n / _median_s(partial(runner.encode_pixels, pixels), repeats, sync)
+        text_rate = None if images_only else n / _median_s(partial(runner.encode_texts, texts), repeats, sync)
         shown = "–" if text_rate is None else f"{text_rate:,.0f}"
         print(f"| {n} | {shown} | {images:,.0f} |")
         if runner.model.name.startswith("vi-swin-b") and sync:
@@ -106,7 +107,10 @@ class _Connection:
         self.writer.write(head.encode() + body)
         status = await self.reader.readuntil(b"\r\n")
         headers = await self.reader.readuntil(b"\r\n\r\n")
-        length = int(re.search(rb"(?i)content-length: *(\d+)", headers).group(1))  # type: ignore[union-attr]
+        match = re.search(rb"(?i)content-length: *(\d+)", headers)
+        if match is None:
+            raise RuntimeError(f"no Content-Length in {headers[:200]!r}")
+        length = int(match.group(1))
         payload = await self.reader.readexactly(length)
         if b" 200 " not in status:
             raise RuntimeError(f"{status.decode().strip()}: {payload[:200]!r}")

@@ -176,8 +176,9 @@ def table(rows: list[Row], n: int, dim: int, nq: int) -> str:
             f"| {r.method} | {r.build_s:.1f} | {r.bytes_per_vector:,.0f} | " + " | ".join(cells) + " |"
         )
     if base is not None:
-        best = max((r for r in rows if r.at[0.95]), key=lambda r: r.at[0.95][1])  # type: ignore[index]
-        ratio = best.at[0.95][1] / base[1]  # type: ignore[index]
+        reached = [(r, hit) for r in rows if (hit := r.at[0.95]) is not None]
+        best, hit = max(reached, key=lambda pair: pair[1][1])
+        ratio = hit[1] / base[1]
         lines += ["", f"Fastest single query at recall 0.95: {best.method}, {ratio:.1f}× FAISS Flat."]
     return "\n".join(lines)
 

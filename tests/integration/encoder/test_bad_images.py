@@ -27,7 +27,7 @@ def _rss_mb(pid: int) -> dict[str, float]:
 
 
 def _embed(model: ViClip, image: object) -> np.ndarray:
-    pixels = model.image_transform(image).unsqueeze(0)  # type: ignore[arg-type]
+    pixels = model.image_transform(image).unsqueeze(0)
     return model.encode_image(pixels).numpy()[0]
 
 

@@ -115,7 +115,7 @@ def test_new_images_are_found_without_stale_cache(
     before = api.post("/api/v1/search", json=query).json()
     assert api.post("/api/v1/search", json=query).json()["cached"] is True
     body = upload(api, collection_id, [newcomer.path])
-    new_id = body["accepted"][0]["image_id"]  # type: ignore[index]
+    new_id = body["accepted"][0]["image_id"]
     assert wait_job(api, str(body["job_id"]))["status"] == "done"
     after = api.post("/api/v1/search", json=query).json()
     assert after["cached"] is False and after["index_version"] != before["index_version"]
@@ -129,7 +129,7 @@ def test_deleted_image_disappears_at_once(
     collection_id, _ = indexed
     victim = images[50]
     body = upload(api, collection_id, [victim.path])
-    image_id = body["accepted"][0]["image_id"]  # type: ignore[index]
+    image_id = body["accepted"][0]["image_id"]
     wait_job(api, str(body["job_id"]))
     query = {"query": victim.caption, "collection_id": collection_id, "top_k": 50}
     assert image_id in [r["image_id"] for r in api.post("/api/v1/search", json=query).json()["results"]]

@@ -40,7 +40,7 @@ def client(checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 def _code(resp: object) -> tuple[int, str]:
-    return resp.status_code, resp.json()["error"]["code"]  # type: ignore[attr-defined]
+    return resp.status_code, resp.json()["error"]["code"]
 
 
 def test_model_info_names_the_checkpoint_and_its_limits(client: TestClient, reference: ViClip) -> None:

@@ -54,7 +54,7 @@ def test_json_has_null_for_failed_rows_and_the_reason() -> None:
 
 @pytest.mark.parametrize(("form", "dtype"), [("float32", np.float32), ("float16", np.float16)])
 def test_npy_keeps_the_rows_and_names_failures_in_a_header(form: str, dtype: type) -> None:
-    resp = render(_result(), form)  # type: ignore[arg-type]
+    resp = render(_result(), form)
     array = np.load(io.BytesIO(bytes(resp.body)), allow_pickle=False)
     assert array.dtype == dtype and array.shape == (3, 2)
     assert np.isnan(array[1]).all() and np.allclose(array[[0, 2]], [[0.6, 0.8], [1.0, 0.0]], atol=1e-3)

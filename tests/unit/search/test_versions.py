@@ -39,7 +39,7 @@ def engine_for(store: LocalObjectStore, shards: list[int]) -> SearchEngine:
 
 async def top_ids(engines: list[SearchEngine], q: np.ndarray, k: int = 10, **kw: object) -> list[list[str]]:
     """The gateway's merge: every replica's hits, best first."""
-    params = SearchParams(collection_ids=[CID], k=k, **kw)  # type: ignore[arg-type]
+    params = SearchParams(collection_ids=[CID], k=k, **kw)
     merged: list[list[tuple[float, str]]] = [[] for _ in range(len(q))]
     for engine in engines:
         resp = await engine.search(q, params)

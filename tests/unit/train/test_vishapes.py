@@ -49,7 +49,7 @@ def test_same_seed_same_world_whatever_the_workers(world: Path, tmp_path: Path) 
 def test_scene_keys_reach_the_loader(world: Path) -> None:
     recs = load_records(world / "test" / "captions.jsonl")
     scenes = _rows(world / "test" / "scenes.jsonl")
-    assert recs[0].key == scene_key(Scene.from_dict(scenes[0]["scene"]))  # type: ignore[arg-type]
+    assert recs[0].key == scene_key(Scene.from_dict(scenes[0]["scene"]))
     assert all(len(r.captions) == 1 for r in recs)
 
 
