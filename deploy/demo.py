@@ -48,13 +48,12 @@ def ensure_images(folder: Path, count: int, size: int) -> list[Path]:
     return images[:count]
 
 
-def _bar(label: str, done: int, total: int) -> None:
+def _bar(label: str, done: int, total: int, final: bool = False) -> None:
     width = 30
     filled = int(width * done / max(total, 1))
     sys.stdout.write(f"\r{label:<10} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    sys.stdout.write("\n" if final else "")
     sys.stdout.flush()
-    if done >= total:
-        sys.stdout.write("\n")
 
 
 def _zip(paths: list[Path]) -> bytes:
@@ -85,7 +84,7 @@ def seed_collection(api: httpx.Client, images: list[Path]) -> str:
         resp.raise_for_status()
         if resp.json()["job_id"]:
             jobs.append(resp.json()["job_id"])
-        _bar("upload", start + len(chunk), len(images))
+        _bar("upload", start + len(chunk), len(images), final=start + len(chunk) >= len(images))
     pending = set(jobs)
     totals: dict[str, tuple[int, int]] = {}
     while pending:
@@ -94,7 +93,8 @@ def seed_collection(api: httpx.Client, images: list[Path]) -> str:
             totals[job_id] = (job["done"] + job["failed"], job["total"])
             if job["status"] in ("done", "failed"):
                 pending.discard(job_id)
-        _bar("indexing", sum(d for d, _ in totals.values()), max(sum(t for _, t in totals.values()), 1))
+        done, total = sum(d for d, _ in totals.values()), sum(t for _, t in totals.values())
+        _bar("indexing", done, max(total, 1), final=not pending)
         if pending:
             time.sleep(0.5)
     return str(collection_id)
