@@ -11,13 +11,14 @@ export PYTHONDONTWRITEBYTECODE := 1
 export OMP_WAIT_POLICY := PASSIVE
 PYTEST_ARGS ?=
 
-.PHONY: help venv test lint format demo up lock clean
+.PHONY: help venv test lint format demo up lock clean bench
 
 help:
 	@echo "make demo   - start Tìm Ảnh locally"
 	@echo "make test   - install everything pinned and run lint and the whole test suite"
 	@echo "make lint   - ruff and mypy"
 	@echo "make up     - run every service with a development S3 server"
+	@echo "make bench  - run the benchmarks; tables and plots in bench/results/"
 	@echo "make train-demo / eval-demo - train and evaluate the demo checkpoint"
 
 venv: $(STAMP)
@@ -45,6 +46,9 @@ demo: venv frontend-build
 
 up: venv
 	$(PY) -m deploy.stack --s3
+
+bench: venv
+	$(PY) -m bench
 
 lock: venv
 	$(PY) -m pip freeze --exclude-editable | grep -v '^timanh' > constraints.txt
