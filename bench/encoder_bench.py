@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import torch
 
+from bench.loadgen import Connection
 from deploy.stack import Ports, Stack, free_port, service_specs
 from services.common.schemas.encoder import NPY_FLOAT32
 from services.encoder.runner import ModelRunner, resolve_dtype
@@ -84,51 +85,17 @@ def _metric(text: str, name: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
-class _Connection:
-    """One keep-alive HTTP/1.1 connection speaking just enough of the protocol for this load.
-
-    httpx spends more CPU per request than the encoder does on a tiny model; on a small machine
-    the load generator would be what is measured, as with wrk, the client must stay cheap.
-    """
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def post_json(self, path: str, body: bytes) -> bytes:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        assert self.reader is not None
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
-            f"Accept: {NPY_FLOAT32}\r\nContent-Length: {len(body)}\r\n\r\n"
-        )
-        self.writer.write(head.encode() + body)
-        status = await self.reader.readuntil(b"\r\n")
-        headers = await self.reader.readuntil(b"\r\n\r\n")
-        match = re.search(rb"(?i)content-length: *(\d+)", headers)
-        if match is None:
-            raise RuntimeError(f"no Content-Length in {headers[:200]!r}")
-        length = int(match.group(1))
-        payload = await self.reader.readexactly(length)
-        if b" 200 " not in status:
-            raise RuntimeError(f"{status.decode().strip()}: {payload[:200]!r}")
-        return payload
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-
 async def _load(url: str, clients: int, requests: int) -> tuple[float, float]:
     """`clients` connections, each sending single-text requests back to back; requests/s and mean batch."""
     host, port = url.removeprefix("http://").split(":")
-    conns = [_Connection(host, int(port)) for _ in range(clients)]
+    conns = [Connection(host, int(port), accept=NPY_FLOAT32) for _ in range(clients)]
 
     async def client(k: int, count: int) -> None:
         for i in range(count):
-            await conns[k].post_json("/v1/embed/text", json.dumps({"texts": [f"{TEXT} {k}.{i}"]}).encode())
+            body = json.dumps({"texts": [f"{TEXT} {k}.{i}"]}).encode()
+            status, payload = await conns[k].post_json("/v1/embed/text", body)
+            if status != 200:
+                raise RuntimeError(f"{status}: {payload[:200]!r}")
 
     await asyncio.gather(*(client(k, 1) for k in range(clients)))  # open connections, warm caches
     before = httpx.get(url + "/metrics").text

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from typing import cast
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from services.common.cache.base import Cache, CacheUnavailable
+from services.common.redis_client import reconnecting_redis
 
 
 class RedisCache(Cache):
     name = "redis"
 
     def __init__(self, url: str, timeout_s: float = 0.25, default_ttl_s: int = 3600) -> None:
-        self.client = aioredis.Redis.from_url(
-            url,
-            socket_timeout=timeout_s,
-            socket_connect_timeout=timeout_s,
-            health_check_interval=30,
-        )
+        # Connection errors are retried (a restarted Redis leaves dead pooled connections);
+        # timeouts are not, so a slow Redis still costs at most `timeout_s` per call.
+        self.client = reconnecting_redis(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
         self.default_ttl_s = default_ttl_s
 
     async def get(self, key: str) -> bytes | None:
