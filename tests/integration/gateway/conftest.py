@@ -23,8 +23,15 @@ def private_redis() -> Iterator[tuple[str, object]]:
 
 
 @pytest.fixture(scope="package")
-def system(s3_endpoint: str, private_redis: tuple[str, object]) -> Iterator[RunningStack]:
+def import_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The one server folder the indexer may import from."""
+    return tmp_path_factory.mktemp("import-root")
+
+
+@pytest.fixture(scope="package")
+def system(s3_endpoint: str, private_redis: tuple[str, object], import_root: Path) -> Iterator[RunningStack]:
     env = {
+        "INDEXER_IMPORT_ROOTS": str(import_root),
         "STORAGE_S3_ENDPOINT": s3_endpoint,
         "STORAGE_S3_BUCKET": f"gw-{uuid.uuid4().hex[:12]}",
         "REDIS_URL": private_redis[0],

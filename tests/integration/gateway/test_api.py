@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import shutil
 import statistics
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -253,6 +255,25 @@ def test_unknown_ids_and_keys(system: RunningStack, api: httpx.Client) -> None:
     wrong = httpx.get(system.gateway + "/api/v1/collections", headers={"Authorization": "Bearer wrong"})
     assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "invalid_api_key"
     assert wrong.headers["x-content-type-options"] == "nosniff"
+
+
+def test_import_from_an_allowed_folder_indexes_its_images(
+    api: httpx.Client, images: list[ShapeImage], import_root: Path
+) -> None:
+    folder = import_root / "album"
+    folder.mkdir()
+    for image in images[52:57]:
+        shutil.copy(image.path, folder / image.path.name)
+    (folder / "notes.txt").write_text("không phải ảnh", encoding="utf-8")
+    col = api.post("/api/v1/collections", json={"name": "Nhập từ thư mục"}).json()["id"]
+    resp = api.post(f"/api/v1/collections/{col}/import", json={"source": str(folder)})
+    assert resp.status_code == 202, resp.text
+    job = wait_job(api, resp.json()["job_id"])
+    assert job["status"] == "done" and job["done"] == 5, job
+    assert api.get(f"/api/v1/collections/{col}").json()["image_count"] == 5
+    query = {"query": images[52].caption, "collection_id": col, "top_k": 5}
+    names = {r["filename"] for r in api.post("/api/v1/search", json=query).json()["results"]}
+    assert names == {i.path.name for i in images[52:57]}
 
 
 def test_import_outside_allowed_roots_is_refused(api: httpx.Client) -> None:
