@@ -29,9 +29,12 @@ def resolve_folder(path: str, roots: list[Path]) -> Path:
     """The folder `path` names inside an allowed root; anything outside them is refused."""
     for root in roots:
         base = root.resolve()
-        candidate = (base / path).resolve()
-        if candidate.is_relative_to(base) and candidate.is_dir():
-            return candidate
+        try:
+            candidate = (base / path).resolve()
+            if candidate.is_relative_to(base) and candidate.is_dir():
+                return candidate
+        except (OSError, ValueError):  # a name too long for the file system, a NUL byte: no such folder
+            continue
     raise ApiError(
         422, "import_outside_roots", "The folder is not inside an allowed import root.", {"path": path}
     )
