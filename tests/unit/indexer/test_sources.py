@@ -25,7 +25,9 @@ def root(tmp_path: Path) -> Path:
     return tmp_path / "imports"
 
 
-@pytest.mark.parametrize("path", ["../secret.png", "..", "/etc", "shapes/../../", "missing", "0" * 1024, "a\x00b"])
+@pytest.mark.parametrize(
+    "path", ["../secret.png", "..", "/etc", "shapes/../../", "missing", "0" * 1024, "a\x00b"]
+)
 def test_folders_outside_the_roots_are_refused(root: Path, path: str) -> None:
     with pytest.raises(ApiError) as err:
         check_source(JobRequest(collection_id="c", source=FolderSource(path=path)), [root], None)
