@@ -6,6 +6,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .transforms import ImageTransform
@@ -50,15 +51,27 @@ class DualEncoder(nn.Module, ABC):
         """Normalise and tokenise on the CPU (move to the device with `encode_tokens`)."""
 
     @abstractmethod
-    def encode_tokens(self, batch: dict[str, torch.Tensor]) -> torch.Tensor: ...
+    def image_features(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Pixels on the model's device -> [N, D] projected, not yet normalised."""
 
     @abstractmethod
+    def text_features(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """A tokenised batch -> [N, D] projected, not yet normalised."""
+
+    @torch.inference_mode()
+    def encode_tokens(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return F.normalize(self.text_features(batch).float(), dim=-1)
+
+    @torch.inference_mode()
     def encode_text(self, texts: list[str]) -> torch.Tensor:
-        """Raw strings -> [N, D] float32 unit vectors."""
+        """Raw strings -> [N, D] float32 unit vectors (NFC, clean-up and segmentation included)."""
+        return self.encode_tokens(self.tokenize(texts))
 
-    @abstractmethod
+    @torch.inference_mode()
     def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:
         """Preprocessed pixels [N,3,H,W] (see `image_transform`) -> [N, D] float32 unit vectors."""
+        pixels = pixels.to(self.device, self.dtype)
+        return F.normalize(self.image_features(pixels).float(), dim=-1)
 
     @abstractmethod
     def forward(

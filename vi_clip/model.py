@@ -88,18 +88,3 @@ class ViClip(DualEncoder):
         img = F.normalize(self.image_features(pixels), dim=-1)
         txt = F.normalize(self.text_features(batch), dim=-1)
         return img, txt, self.logit_scale.clamp(max=MAX_LOGIT_SCALE).exp()
-
-    @torch.inference_mode()
-    def encode_tokens(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return F.normalize(self.text_features(batch).float(), dim=-1)
-
-    @torch.inference_mode()
-    def encode_text(self, texts: list[str]) -> torch.Tensor:
-        """Raw strings -> [N, D] float32 unit vectors (NFC, clean-up and segmentation included)."""
-        return self.encode_tokens(self.tokenize(texts))
-
-    @torch.inference_mode()
-    def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:
-        """Preprocessed pixels [N,3,H,W] (see `image_transform`) -> [N, D] float32 unit vectors."""
-        pixels = pixels.to(self.device, self.dtype)
-        return F.normalize(self.image_features(pixels).float(), dim=-1)

@@ -169,19 +169,6 @@ class PretrainedEncoder(DualEncoder):
         txt = F.normalize(self.text_features(batch), dim=-1)
         return img, txt, self.logit_scale.exp().clamp(max=MAX_LOGIT_SCALE)
 
-    @torch.inference_mode()
-    def encode_tokens(self, batch: Batch) -> torch.Tensor:
-        return F.normalize(self.text_features(batch).float(), dim=-1)
-
-    @torch.inference_mode()
-    def encode_text(self, texts: list[str]) -> torch.Tensor:
-        return self.encode_tokens(self.tokenize(texts))
-
-    @torch.inference_mode()
-    def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:
-        pixels = pixels.to(self.device, self.dtype)
-        return F.normalize(self.image_features(pixels).float(), dim=-1)
-
     @abstractmethod
     def checkpoint_config(self) -> dict[str, Any]:
         """A config that rebuilds this model from its checkpoint alone (architecture inline)."""
