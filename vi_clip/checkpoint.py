@@ -18,6 +18,8 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 TOKENIZER_DIR = "tokenizer"
 METRICS_FILE = "metrics.json"
+# Score calibration measured on validation data: `{"threshold": float, ...}` (see `vi_clip_train.calibrate`).
+CALIBRATION_FILE = "calibration.json"
 
 
 def is_checkpoint_dir(path: str | Path) -> bool:
@@ -97,6 +99,25 @@ def read_checkpoint_config(directory: str | Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((Path(directory) / CONFIG_FILE).read_text(encoding="utf-8"))
     data.pop("version", None)
     return data
+
+
+def read_calibration(directory: str | Path) -> dict[str, Any] | None:
+    """The checkpoint's relevance calibration, or None when it was never calibrated."""
+    path = Path(directory) / CALIBRATION_FILE
+    if not path.is_file():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    threshold = data.get("threshold")
+    if not isinstance(threshold, int | float) or not -1.0 <= threshold <= 1.0:
+        raise ValueError(f"{path}: `threshold` must be a number in [-1, 1], got {threshold!r}")
+    return data
+
+
+def write_calibration(directory: str | Path, calibration: dict[str, Any]) -> Path:
+    path = Path(directory) / CALIBRATION_FILE
+    path.write_text(json.dumps(calibration, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    read_calibration(directory)
+    return path
 
 
 def load_weights(model: torch.nn.Module, directory: str | Path) -> None:

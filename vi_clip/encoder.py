@@ -4,6 +4,7 @@ ask which backend (our own towers, OpenCLIP, Hugging Face CLIP/SigLIP) they hold
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +25,13 @@ class DualEncoder(nn.Module, ABC):
     image_transform: ImageTransform
     image_encoder: nn.Module
     text_encoder: nn.Module
+    # Relevance calibration from the checkpoint (`calibration.json`): a cosine `threshold` above
+    # which a result is a strong match. None for a model that was never calibrated.
+    calibration: dict[str, Any] | None = None
+
+    @property
+    def relevance_threshold(self) -> float | None:
+        return float(self.calibration["threshold"]) if self.calibration else None
 
     @property
     @abstractmethod

@@ -9,7 +9,13 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 from .backends import OWN, build_backend
-from .checkpoint import TOKENIZER_DIR, is_checkpoint_dir, load_weights, read_checkpoint_config
+from .checkpoint import (
+    TOKENIZER_DIR,
+    is_checkpoint_dir,
+    load_weights,
+    read_calibration,
+    read_checkpoint_config,
+)
 from .config import ViClipConfig, deep_merge
 from .encoder import DualEncoder
 from .model import ViClip
@@ -48,6 +54,7 @@ def create_model(
         model = build_backend(merged, checkpoint, tokenizer)
     if checkpoint:
         load_weights(model, checkpoint)
+        model.calibration = read_calibration(checkpoint)
     _ = model.version  # hash the fp32 weights before any dtype cast, so bf16 copies share it
     model.to(device=resolve_device(device), dtype=dtype)
     return model.eval()
