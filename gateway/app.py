@@ -129,7 +129,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["X-API-Key", "Authorization", "Content-Type"],
-            expose_headers=["X-Missing-Shards", "Retry-After"],
+            expose_headers=["X-Missing-Shards", "X-Skipped-Collections", "Retry-After"],
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     _mount_frontend(app, settings)

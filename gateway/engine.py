@@ -1,8 +1,11 @@
-"""Search through the gateway: encode once, fan out to every replica, merge, hydrate, cache.
+"""Search through the gateway: encode once, fan out to every replica, merge, cache, cut pages.
 
-Cache keys carry the model version and the index versions searched, so a new model or a
-new index version simply misses; nothing is ever invalidated by hand. Concurrent identical
-misses share one execution (single-flight) for both the query embedding and the page.
+A query's candidate list (ids and scores, up to `MAX_DEPTH`) is cached once per model
+version, index versions searched, query and exclusions; each request cuts its page, its
+`min_score` and its `match` labels from it, then hydrates and signs just that page. Keys
+carry the versions, so a new model or a new index version simply misses; nothing is ever
+invalidated by hand. Concurrent identical misses share one execution (single-flight) for
+both the query embedding and the candidate list, whatever page each asked for.
 """
 
 from __future__ import annotations
@@ -11,28 +14,27 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from redis.exceptions import RedisError
 
-from gateway.api.routes.images import content_path, thumbnail_path
+from gateway.candidates import Candidates, CorruptCandidates
 from gateway.deps import Resources, collection_or_404
+from gateway.fanout import FanOutClient
+from gateway.hydrate import Hydrator
 from gateway.query import digest
 from gateway.resilience import SingleFlight
-from services.common.catalog import ImageRecord
-from services.common.clients import SearchClient
-from services.common.clients.base import ServiceError, ServiceUnavailable
-from services.common.errors import ApiError
 from services.common.index_signals import Signal
-from services.common.schemas.public import SearchResponse, SearchResult
-from services.common.schemas.search import Hit, SearchParams
-from services.common.schemas.search import SearchResponse as SearchReply
+from services.common.schemas.encoder import ModelInfo
+from services.common.schemas.public import MAX_DEPTH, EmptyReason, SearchResponse
+from services.common.schemas.search import SearchParams
 from services.common.shards import collection_index
 
 log = logging.getLogger(__name__)
 MODEL_INFO_TTL_S = 10.0
 COLLECTIONS_TTL_S = 2.0
+NO_CANDIDATES = Candidates([], [], np.zeros(0, np.float32), 0, exhaustive=True)
 
 
 @dataclass(frozen=True)
@@ -40,34 +42,51 @@ class Page:
     collection_id: str | None
     top_k: int
     offset: int
-    min_score: float | None
+    min_score: float | str | None  # a cosine, "auto" (the model's relevance threshold) or None
+    scope: tuple[str, ...] | None = None  # what a search over all covers (the caller's); None: all
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How one query's scores read: the threshold of `match` labels, and whether the model has one."""
+
+    threshold: float | None
+    calibrated: bool
 
 
 @dataclass
-class FanOut:
-    hits: list[Hit]
-    total_candidates: int
-    index_versions: dict[str, str]
-    missing: list[str]  # shards (or, when unknown, replicas) that did not answer
-    answered: set[tuple[str, str]]  # (collection, version) of every shard set that answered
+class Fetched:
+    candidates: Candidates
+    cached: bool
+    missing: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    response: SearchResponse
+    missing: list[str]  # shards or replicas that did not answer
+    skipped: list[str]  # collections a replica answered without searching
 
 
 class SearchEngine:
     def __init__(self, res: Resources) -> None:
         self.res = res
         self._embed_flight: SingleFlight[np.ndarray] = SingleFlight()
-        self._page_flight: SingleFlight[tuple[SearchResponse, list[str]]] = SingleFlight()
-        self._model_version: tuple[float, str] | None = None
+        self._candidate_flight: SingleFlight[Fetched] = SingleFlight()
+        self._model_info: tuple[float, ModelInfo] | None = None
         self._collections: tuple[float, list[str]] | None = None
-        self._replica_shards: dict[str, list[int]] = {}
+        self.fan = FanOutClient(res.search, res.settings.search_timeout_s)
+        self.hydrator = Hydrator(res)
 
-    async def model_version(self) -> str:
+    async def model_info(self) -> ModelInfo:
+        """The serving model (version, relevance threshold), asked of the encoder every few seconds."""
         now = time.monotonic()
-        if self._model_version and now - self._model_version[0] < MODEL_INFO_TTL_S:
-            return self._model_version[1]
+        if self._model_info and now - self._model_info[0] < MODEL_INFO_TTL_S:
+            return self._model_info[1]
         info = await self.res.encoder.model_info()
-        self._model_version = (now, info.version)
-        return info.version
+        self._model_info = (now, info)
+        return info
 
     async def _collection_ids(self) -> list[str]:
         """All collections, listed from storage at most every few seconds (new ones start empty)."""
@@ -77,7 +96,9 @@ class SearchEngine:
             self._collections = (now, [r.id for r in records])
         return self._collections[1]
 
-    async def index_versions(self, collection_id: str | None) -> dict[str, str | None]:
+    async def index_versions(
+        self, collection_id: str | None, scope: tuple[str, ...] | None = None
+    ) -> dict[str, str | None]:
         """Current index version of each collection searched (version plus tombstone generation).
 
         Redis answers in one round trip; a collection it does not know, or a Redis outage,
@@ -85,6 +106,8 @@ class SearchEngine:
         collection id is a 404.
         """
         ids = [collection_id] if collection_id else await self._collection_ids()
+        if scope is not None and not collection_id:
+            ids = sorted(set(ids) & set(scope))
         signals: dict[str, Signal] = {}
         if not self.res.guarded_cache.is_open:
             try:
@@ -123,21 +146,26 @@ class SearchEngine:
 
         return await self._embed_flight.run(key, compute)
 
-    async def search_text(self, query: str, page: Page) -> tuple[SearchResponse, list[str]]:
-        model_version = await self.model_version()
+    async def search_text(self, query: str, page: Page) -> Outcome:
+        info = await self.model_info()
 
         async def vector() -> np.ndarray:
-            return await self.embed_query(query, model_version)
+            return await self.embed_query(query, info.version)
 
-        return await self._search(("text", query), vector, model_version, page, exclude=[])
+        scoring = Scoring(info.relevance_threshold, info.calibrated)
+        return await self._search(("text", query), vector, info.version, page, [], scoring)
 
     async def search_vector(
         self, source: str, vector: np.ndarray, model_version: str, page: Page, exclude: list[str]
-    ) -> tuple[SearchResponse, list[str]]:
+    ) -> Outcome:
+        """Images like an image. The calibration is of text-to-image scores, so no `match` label."""
+        info = await self.model_info()
+
         async def given() -> np.ndarray:
             return vector
 
-        return await self._search(("vector", source), given, model_version, page, exclude)
+        scoring = Scoring(None, info.calibrated)
+        return await self._search(("vector", source), given, model_version, page, exclude, scoring)
 
     async def _search(
         self,
@@ -146,124 +174,94 @@ class SearchEngine:
         model_version: str,
         page: Page,
         exclude: list[str],
-    ) -> tuple[SearchResponse, list[str]]:
+        scoring: Scoring,
+    ) -> Outcome:
         start = time.perf_counter()
-        versions = await self.index_versions(page.collection_id)
+        versions = await self.index_versions(page.collection_id, page.scope)
         built = sorted((cid, v) for cid, v in versions.items() if v)
         index_version = (built[0][1] if len(built) == 1 else digest(*built)) if built else "empty"
-        key = "qr:" + digest(model_version, index_version, *what, page, *exclude)
-        cached = await self.res.guarded_cache.get(key)
-        if cached is not None:
-            response = SearchResponse.model_validate_json(cached)
-            return self._stamp(response, start, cached=True), []
+        if built:  # else nothing is indexed yet: no replica has anything to search
+            key = "qc:" + digest(model_version, *built, *what, *exclude)
+            end = page.offset + page.top_k
+            fetched = await self._candidates(key, vector_fn, built, model_version, exclude, end)
+        else:
+            fetched = Fetched(NO_CANDIDATES, cached=False)
+        response = await self._page(fetched, page, scoring, model_version, index_version)
+        took = round((time.perf_counter() - start) * 1000, 3)
+        return Outcome(response.model_copy(update={"took_ms": took}), fetched.missing, fetched.skipped)
 
-        async def compute() -> tuple[SearchResponse, list[str]]:
-            if not built:  # nothing indexed yet: no replica has anything to search
-                empty = SearchResponse(
-                    results=[],
-                    total_candidates=0,
-                    took_ms=0.0,
-                    cached=False,
-                    model_version=model_version,
-                    index_version=index_version,
-                    partial=False,
-                )
-                return empty, []
+    async def _candidates(
+        self,
+        key: str,
+        vector_fn: Callable[[], Awaitable[np.ndarray]],
+        built: list[tuple[str, str]],
+        model_version: str,
+        exclude: list[str],
+        end: int,
+    ) -> Fetched:
+        """The query's candidate list: from the cache when it holds ranks `[0, end)`, else one fan-out."""
+        raw = await self.res.guarded_cache.get(key)
+        if raw is not None:
+            try:
+                candidates = Candidates.decode(raw)
+            except CorruptCandidates as exc:
+                log.warning("unreadable cached candidates %s: %s", key, exc)
+            else:
+                if candidates.covers(end):
+                    return Fetched(candidates, cached=True)
+
+        async def compute() -> Fetched:
             vector = await vector_fn()
             # Name the collections, even for "all": a replica then checks each one's latest
             # version on this request instead of relying on what it has heard so far.
             params = SearchParams(
                 collection_ids=[cid for cid, _ in built],
-                k=page.offset + page.top_k,
+                k=MAX_DEPTH,
                 exclude_ids=exclude,
                 model_version=model_version,
             )
-            fan = await self._fan_out(vector, params)
-            hits = [h for h in fan.hits if page.min_score is None or h.score >= page.min_score]
-            window = hits[page.offset : page.offset + page.top_k]
-            results = await self._hydrate(window)
-            response = SearchResponse(
-                results=results,
-                total_candidates=fan.total_candidates,
-                took_ms=0.0,
-                cached=False,
-                model_version=model_version,
-                index_version=index_version,
-                partial=bool(fan.missing),
-            )
+            fan = await self.fan.search(vector, params)
+            candidates = Candidates.from_hits(fan.hits, fan.total_candidates, MAX_DEPTH)
             # A replica still on another version than the key names (it has not loaded the new
-            # one yet) answers correctly for now, but its page must not be cached under the new key.
+            # one yet) answers correctly for now, but its list must not be cached under the new
+            # key; neither may a list some replica or collection is missing from.
             expected = {cid: v.rsplit(".", 1)[0] for cid, v in built}
             lagging = any(expected.get(cid) != version for cid, version in fan.answered)
-            if not fan.missing and not lagging:
-                ttl = self.res.settings.result_cache_ttl_s
-                await self.res.guarded_cache.set(key, response.model_dump_json().encode(), ttl)
-            return response, fan.missing
+            if not fan.partial and not lagging:
+                settings = self.res.settings
+                data = candidates.encode(settings.candidate_cache_max_bytes)
+                await self.res.guarded_cache.set(key, data, settings.result_cache_ttl_s)
+            return Fetched(candidates, cached=False, missing=fan.missing, skipped=sorted(fan.skipped))
 
-        response, missing = await self._page_flight.run(key, compute)
-        return self._stamp(response, start, cached=False), missing
+        return await self._candidate_flight.run(key, compute)
 
-    @staticmethod
-    def _stamp(response: SearchResponse, start: float, cached: bool) -> SearchResponse:
-        took = round((time.perf_counter() - start) * 1000, 3)
-        return response.model_copy(update={"took_ms": took, "cached": cached})
-
-    async def _fan_out(self, vector: np.ndarray, params: SearchParams) -> FanOut:
-        timeout = self.res.settings.search_timeout_s
-
-        async def one(client: SearchClient) -> SearchReply:
-            return await asyncio.wait_for(client.search_vectors(vector, params), timeout)
-
-        answers = await asyncio.gather(*(one(c) for c in self.res.search), return_exceptions=True)
-        best: dict[str, Hit] = {}
-        total = 0
-        versions: dict[str, str] = {}
-        missing: list[str] = []
-        answered: set[tuple[str, str]] = set()
-        for client, answer in zip(self.res.search, answers, strict=True):
-            if isinstance(answer, BaseException):
-                if isinstance(answer, ServiceError):
-                    raise ApiError(answer.status, "search_error", str(answer.body))
-                log.warning("search replica %s missing: %s", client.base_url, answer)
-                known = self._replica_shards.get(client.base_url)
-                missing.extend(map(str, known) if known else [client.base_url])
-                continue
-            self._replica_shards[client.base_url] = answer.shards
-            total += answer.total_candidates
-            versions.update(answer.index_versions)
-            answered.update(answer.index_versions.items())
-            for hit in answer.results[0]:
-                if hit.image_id not in best or best[hit.image_id].score < hit.score:
-                    best[hit.image_id] = hit
-        if len(missing) == len(self.res.search):
-            raise ServiceUnavailable("search", "no search replica answered")
-        hits = sorted(best.values(), key=lambda h: -h.score)
-        return FanOut(
-            hits=hits, total_candidates=total, index_versions=versions, missing=missing, answered=answered
+    async def _page(
+        self, fetched: Fetched, page: Page, scoring: Scoring, model_version: str, index_version: str
+    ) -> SearchResponse:
+        """One page of the list: `min_score` (or the threshold, for `auto`) cuts it, then the window."""
+        candidates = fetched.candidates
+        min_score = scoring.threshold if page.min_score == "auto" else page.min_score
+        kept = candidates.count_at_least(None if isinstance(min_score, str) else min_score)
+        hits = candidates.hits(page.offset, min(page.offset + page.top_k, kept))
+        results = await self.hydrator.results(hits, scoring.threshold)
+        reason: EmptyReason | None = None
+        if not results:
+            if not candidates:
+                reason = "nothing_indexed"
+            elif kept == 0:
+                reason = "no_strong_match" if page.min_score == "auto" else "below_min_score"
+            else:
+                reason = "past_the_end"
+        return SearchResponse(
+            results=results,
+            total_candidates=candidates.total_candidates,
+            took_ms=0.0,
+            cached=fetched.cached,
+            model_version=model_version,
+            index_version=index_version,
+            partial=bool(fetched.missing or fetched.skipped),
+            relevance_threshold=scoring.threshold,
+            calibrated=scoring.calibrated,
+            best_score=None if candidates.best_score is None else round(candidates.best_score, 6),
+            empty_reason=reason,
         )
-
-    async def _hydrate(self, hits: list[Hit]) -> list[SearchResult]:
-        records = await asyncio.gather(*(self._record(h.image_id) for h in hits))
-        auth = self.res.auth
-        return [
-            SearchResult(
-                image_id=hit.image_id,
-                collection_id=hit.collection_id,
-                score=round(hit.score, 6),
-                filename=record.filename,
-                url=auth.sign(content_path(hit.image_id)),
-                thumbnail_url=auth.sign(thumbnail_path(hit.image_id)),
-            )
-            for hit, record in zip(hits, records, strict=True)
-            if record is not None  # deleted since it was indexed
-        ]
-
-    async def _record(self, image_id: str) -> ImageRecord | None:
-        key = f"img:{image_id}"
-        cached = await self.res.guarded_cache.get(key)
-        if cached is not None:
-            return ImageRecord.model_validate_json(cached)
-        record = await asyncio.to_thread(self.res.catalog.get_image, image_id)
-        if record is not None:
-            await self.res.guarded_cache.set(key, record.model_dump_json().encode(), 3600)
-        return record

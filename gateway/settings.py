@@ -39,7 +39,10 @@ class GatewaySettings(ServiceSettings):
         512 * 1024 * 1024, ge=1, description="Most bytes a zip upload may expand to"
     )
     embedding_cache_ttl_s: int = Field(86_400, ge=1, description="Lifetime of cached query embeddings")
-    result_cache_ttl_s: int = Field(3600, ge=1, description="Lifetime of cached result pages")
+    result_cache_ttl_s: int = Field(3600, ge=1, description="Lifetime of cached candidate lists of queries")
+    candidate_cache_max_bytes: int = Field(
+        64 * 1024, ge=1024, description="Most bytes one query's cached candidate list may take"
+    )
     frontend_dir: Path = Field(Path("frontend/dist"), description="Built UI served at `/` when present")
 
     @field_validator("search_urls", "api_keys", "cors_origins", mode="before")

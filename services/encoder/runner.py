@@ -63,6 +63,8 @@ class ModelRunner:
             dtype=str(self.dtype).removeprefix("torch."),
             image_size=self.model.image_size,
             compiled=self.compiled,
+            relevance_threshold=self.model.relevance_threshold,
+            calibrated=self.model.relevance_threshold is not None,
         )
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
 from gateway.api.errors import errors
-from gateway.deps import Principal, ResourcesDep, image_or_404
-from gateway.engine import Page, SearchEngine
+from gateway.deps import Principal, ResourcesDep, visible_collection, visible_image
+from gateway.engine import Outcome, Page, SearchEngine
 from gateway.query import normalize_query
 from services.common.catalog import image_key
 from services.common.errors import ApiError
@@ -20,6 +21,7 @@ from services.common.schemas.public import SearchQuery, SearchResponse, SimilarB
 
 router = APIRouter(prefix="/search", tags=["search"])
 MISSING_HEADER = "X-Missing-Shards"
+SKIPPED_HEADER = "X-Skipped-Collections"
 
 
 def _engine(request: Request) -> SearchEngine:
@@ -27,20 +29,30 @@ def _engine(request: Request) -> SearchEngine:
     return engine
 
 
-def _partial_header(response: Response, missing: list[str]) -> None:
-    if missing:
-        response.headers[MISSING_HEADER] = ",".join(missing)
+def _answer(response: Response, outcome: Outcome) -> SearchResponse:
+    """The body, and headers naming what a partial answer lacks: shards, or unsearched collections."""
+    if outcome.missing:
+        response.headers[MISSING_HEADER] = ",".join(outcome.missing)
+    if outcome.skipped:
+        response.headers[SKIPPED_HEADER] = ",".join(outcome.skipped)
+    return outcome.response
 
 
 @router.post("", response_model=SearchResponse, responses=errors(404, 503))
 async def search(
-    body: SearchQuery, request: Request, response: Response, res: ResourcesDep, _: Principal
+    body: SearchQuery, request: Request, response: Response, res: ResourcesDep, caller: Principal
 ) -> SearchResponse:
     query = normalize_query(body.query)
-    page = Page(body.collection_id, body.top_k, body.offset, body.min_score)
-    result, missing = await _engine(request).search_text(query, page)
-    _partial_header(response, missing)
-    return result
+    page = await _scoped(Page(body.collection_id, body.top_k, body.offset, body.min_score), res, caller)
+    return _answer(response, await _engine(request).search_text(query, page))
+
+
+async def _scoped(page: Page, res: ResourcesDep, caller: Principal) -> Page:
+    """The caller's view: a collection it does not see is a 404, "all" covers those it sees."""
+    if page.collection_id:
+        await visible_collection(page.collection_id, res, caller)
+        return page
+    return replace(page, scope=await res.directory.scope(caller))
 
 
 _IMAGE_BODY: dict[str, Any] = {
@@ -55,6 +67,8 @@ _IMAGE_BODY: dict[str, Any] = {
                         "file": {"type": "string", "format": "binary"},
                         "collection_id": {"type": "string", "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$"},
                         "top_k": {"type": "integer", "minimum": 1, "maximum": 200},
+                        "offset": {"type": "integer", "minimum": 0, "maximum": 1000},
+                        "min_score": {"type": "string", "description": "A cosine in [-1, 1], or `auto`"},
                     },
                 }
             },
@@ -94,12 +108,13 @@ async def _parse(request: Request, res: ResourcesDep) -> tuple[SimilarByImageId 
     "/image", response_model=SearchResponse, responses=errors(404, 415, 503), openapi_extra=_IMAGE_BODY
 )
 async def search_by_image(
-    request: Request, response: Response, res: ResourcesDep, _: Principal
+    request: Request, response: Response, res: ResourcesDep, caller: Principal
 ) -> SearchResponse:
     by_id, data, page = await _parse(request, res)
+    page = await _scoped(page, res, caller)
     exclude: list[str] = []
     if by_id is not None:
-        record = await image_or_404(by_id.image_id, res)
+        record, _ = await visible_image(by_id.image_id, res, caller)
         data = await res.store.aget(image_key(record.collection_id, record.image_id))
         exclude = [record.image_id]
         source = f"image:{record.image_id}"
@@ -111,6 +126,5 @@ async def search_by_image(
             raise ApiError(422, exc.code, exc.message) from exc
         source = "upload:" + hashlib.sha256(data).hexdigest()
     vector, model_version = await res.encoder.embed_image(data)
-    result, missing = await _engine(request).search_vector(source, vector, model_version, page, exclude)
-    _partial_header(response, missing)
-    return result
+    outcome = await _engine(request).search_vector(source, vector, model_version, page, exclude)
+    return _answer(response, outcome)

@@ -47,6 +47,14 @@ class ModelInfo(BaseModel):
     compiled: bool = False
     max_batch: int = Field(1, description="Most items one forward takes (1: batching off)")
     limits: EmbedLimits | None = None
+    relevance_threshold: float | None = Field(
+        None,
+        description=(
+            "Text-to-image cosine at or above which a result is a strong match, from the checkpoint's "
+            "calibration; null when the model was never calibrated (pretrained backends)"
+        ),
+    )
+    calibrated: bool = Field(False, description="Whether the checkpoint carries a relevance calibration")
 
 
 class TextEmbedRequest(BaseModel):

@@ -1,0 +1,74 @@
+"""Hits into public results: image records (cached per image), `match` labels, freshly signed URLs.
+
+URLs are signed for each response and never cached with a page, so every URL a client gets
+lives the full signed lifetime however long its candidate list has been cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+
+from gateway.api.routes.images import content_path, thumbnail_path
+from gateway.deps import Resources
+from services.common.catalog import ImageRecord
+from services.common.schemas.public import Match, SearchResult
+from services.common.schemas.search import Hit
+
+RECORD_TTL_S = 3600  # records are immutable; a deleted image's hits leave the index at once
+LOCAL_RECORDS = 20_000
+LOCAL_TTL_S = 60.0
+
+
+def match(score: float, threshold: float | None) -> Match | None:
+    if threshold is None:
+        return None
+    return "strong" if score >= threshold else "weak"
+
+
+class Hydrator:
+    """Image records from a small in-process LRU, then the shared cache, then the catalog."""
+
+    def __init__(self, res: Resources) -> None:
+        self.res = res
+        self._local: OrderedDict[str, tuple[float, ImageRecord]] = OrderedDict()
+
+    async def results(self, hits: list[Hit], threshold: float | None) -> list[SearchResult]:
+        records = await asyncio.gather(*(self.record(h.image_id) for h in hits))
+        sign = self.res.auth.sign
+        return [
+            SearchResult(
+                image_id=hit.image_id,
+                collection_id=hit.collection_id,
+                score=round(hit.score, 6),
+                match=match(hit.score, threshold),
+                filename=record.filename,
+                url=sign(content_path(hit.image_id)),
+                thumbnail_url=sign(thumbnail_path(hit.image_id)),
+            )
+            for hit, record in zip(hits, records, strict=True)
+            if record is not None  # deleted since it was indexed
+        ]
+
+    async def record(self, image_id: str) -> ImageRecord | None:
+        now = time.monotonic()
+        local = self._local.get(image_id)
+        if local is not None and local[0] > now:
+            self._local.move_to_end(image_id)
+            return local[1]
+        key = f"img:{image_id}"
+        cached = await self.res.guarded_cache.get(key)
+        if cached is not None:
+            record: ImageRecord | None = ImageRecord.model_validate_json(cached)
+        else:
+            record = await asyncio.to_thread(self.res.catalog.get_image, image_id)
+            if record is None:
+                return None
+            await self.res.guarded_cache.set(key, record.model_dump_json().encode(), RECORD_TTL_S)
+        assert record is not None
+        self._local[image_id] = (now + LOCAL_TTL_S, record)
+        self._local.move_to_end(image_id)
+        while len(self._local) > LOCAL_RECORDS:
+            self._local.popitem(last=False)
+        return record
