@@ -7,7 +7,9 @@ Layout in object storage, per collection `cid` and model version `mv`:
 - `index/{cid}/{version}/manifest.json` and `index/{cid}/{version}/s{shard}-{seg}.faiss|.ids`;
 - `index-current/{cid}.json` — the pointer to the current manifest, moved last;
 - `tombstones/{cid}/{image_id}` — deleted images, kept so a rebuild never resurrects one;
-- `index-state/tombgen/{cid}` — generation of the tombstone set, changed on every delete.
+- `index-state/tombgen/{cid}` — generation of the tombstone set, changed on every delete;
+- `index-state/deleted/{cid}` — an empty marker: the collection was deleted, for good (ids are
+  never reused), so no job or publish still running can bring it back.
 """
 
 from __future__ import annotations
@@ -71,6 +73,25 @@ def tombgen_key(collection_id: str) -> str:
     return f"index-state/tombgen/{collection_id}"
 
 
+def deleted_key(collection_id: str) -> str:
+    return f"index-state/deleted/{collection_id}"
+
+
+def is_deleted(store: ObjectStore, collection_id: str) -> bool:
+    return store.stat(deleted_key(collection_id)) is not None
+
+
+def version_time(version: str) -> float:
+    """When a version (`new_version()`) was created, in seconds since the epoch."""
+    head = version.split("-", 1)[0]
+    return int(head) / 1e9 if head.isdecimal() else 0.0
+
+
+def tombstones_digest(dead_ids: list[str]) -> str:
+    """One hash of a sorted id set: what a manifest records instead of every deleted id."""
+    return hashlib.sha256("\n".join(sorted(dead_ids)).encode()).hexdigest()
+
+
 class SegmentEntry(BaseModel):
     """One immutable FAISS index object of a shard with the ids of its rows."""
 
@@ -106,7 +127,10 @@ class Manifest(BaseModel):
     count: int = Field(description="Live images: rows minus tombstoned rows")
     shards: list[ShardEntry]
     batches: list[str] = Field(description="Vector batch keys folded into this version")
-    tombstones: list[str] = Field(default_factory=list, description="Deleted ids still present in segments")
+    dead: int = Field(0, description="Deleted ids still present in segments (masked by tombstones)")
+    tombstones_sha256: str = Field(
+        tombstones_digest([]), description="Digest of those ids: the manifest stays O(1) in deletions"
+    )
     created_at: float
 
 

@@ -17,6 +17,7 @@ from services.common.health import Check
 from services.common.index_signals import open_signals, redis_namespace
 from services.common.resources import cache_check, peer_check, storage_check
 from services.common.storage import open_store
+from services.indexer.debounce import Debouncer
 from services.indexer.deletes import Deleter
 from services.indexer.encoding import EncoderEmbedder
 from services.indexer.ingest import Ingestor
@@ -25,6 +26,8 @@ from services.indexer.publisher import BuildConfig, Publisher
 from services.indexer.queue import open_queue
 from services.indexer.routes import IndexerRuntime, router
 from services.indexer.settings import IndexerSettings
+from services.indexer.sources import SourcePolicy
+from services.indexer.versions_gc import collect_versions
 from services.indexer.worker import Worker, consumer_name
 
 
@@ -36,6 +39,7 @@ def build_config(settings: IndexerSettings) -> BuildConfig:
         flat_max=settings.flat_max,
         delta_max_fraction=settings.delta_max_fraction,
         tombstone_max_fraction=settings.tombstone_max_fraction,
+        version_gc_grace_s=settings.version_gc_grace_s,
     )
 
 
@@ -50,20 +54,26 @@ def create_app(settings: IndexerSettings) -> FastAPI:
         queue = open_queue(redis_url, namespace, settings.queue_path, settings.claim_idle_s)
         signals = open_signals(redis_url, store, settings.storage, settings.cache.timeout_s)
         locks = open_locks(redis_url, namespace, settings.queue_path.parent / "locks", settings.lock_ttl_s)
-        publisher = Publisher(store, signals, locks, build_config(settings))
-        deleter = Deleter(store, signals, publisher)
+        grace = settings.version_gc_grace_s
+        # A version superseded now is collected once the grace has passed, even if none follows.
+        gc = Debouncer(grace + 1.0, lambda cid: asyncio.to_thread(collect_versions, store, cid, grace), "gc")
+        publisher = Publisher(store, signals, locks, build_config(settings), after_commit=gc.poke)
+        catalog = Catalog(store)
+        deleter = Deleter(store, signals, publisher, settings.fold_interval_s)
         bucket = settings.storage.s3_bucket if settings.storage.resolved_backend == "s3" else None
+        policy = SourcePolicy(
+            settings.import_roots, bucket, settings.import_prefixes, settings.max_image_bytes
+        )
         ingestor = Ingestor(
-            Catalog(store),
+            catalog,
             EncoderEmbedder(encoder),
             publisher,
             queue,
             signals,
             batch_size=settings.batch_size,
-            roots=settings.import_roots,
-            bucket=bucket,
+            policy=policy,
         )
-        app.state.runtime = IndexerRuntime(store, queue, publisher, deleter, settings.import_roots, bucket)
+        app.state.runtime = IndexerRuntime(store, queue, publisher, deleter, catalog, policy)
         app.state.store, app.state.cache, app.state.encoder = store, cache, encoder
 
         async def queue_ok() -> str | None:
@@ -76,7 +86,10 @@ def create_app(settings: IndexerSettings) -> FastAPI:
             peer_check(encoder),
             Check(f"queue:{queue.name}", queue_ok),
         ]
-        workers = [Worker(consumer_name(n), queue, ingestor) for n in range(settings.workers)]
+        workers = [
+            Worker(consumer_name(n), queue, ingestor, settings.max_deliveries)
+            for n in range(settings.workers)
+        ]
         tasks = [asyncio.create_task(w.loop()) for w in workers]
         try:
             yield
@@ -87,6 +100,7 @@ def create_app(settings: IndexerSettings) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await deleter.close()
+            await gc.close()
             for closable in (encoder, cache, queue, signals, locks):
                 await closable.aclose() if isinstance(closable, EncoderClient) else await closable.close()
             store.close()

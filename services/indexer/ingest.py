@@ -2,7 +2,9 @@
 
 Every step is idempotent so a job taken over after a SIGKILL ends the same: batch keys are
 derived from the job id and batch number, batch results are stored per batch, image ids
-come from content hashes, and the publisher skips ids already indexed.
+come from content hashes, and the publisher skips ids already indexed. Before each batch and
+before publishing the job checks that its collection was not deleted; if it was, the job
+removes what it wrote and ends `failed`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -21,6 +22,7 @@ from services.common.catalog import Catalog, image_key
 from services.common.index_signals import IndexEvent, IndexSignals
 from services.common.schemas.indexer import JobItemError, JobStatus
 from services.common.shards import (
+    is_deleted,
     new_version,
     pack_vectors,
     tombgen_key,
@@ -28,12 +30,14 @@ from services.common.shards import (
     tombstone_prefix,
     vector_batch_key,
 )
-from services.indexer.publisher import Publisher
+from services.indexer.publisher import CollectionDeleted, Publisher
+from services.indexer.purge import apurge_collection
 from services.indexer.queue import BatchResult, Claimed, JobQueue
-from services.indexer.sources import ItemError, list_items, load_item
+from services.indexer.sources import ItemError, SourcePolicy, batches, iter_items, load_item
 
 log = logging.getLogger(__name__)
 MAX_REPORTED_ERRORS = 100
+DELETED = "The collection was deleted; nothing of this job was kept."
 
 
 @dataclass
@@ -60,12 +64,11 @@ class Ingestor:
         signals: IndexSignals,
         *,
         batch_size: int,
-        roots: list[Path],
-        bucket: str | None,
+        policy: SourcePolicy,
     ) -> None:
         self.catalog, self.store, self.embedder = catalog, catalog.store, embedder
         self.publisher, self.queue, self.signals = publisher, queue, signals
-        self.batch_size, self.roots, self.bucket = batch_size, roots, bucket
+        self.batch_size, self.policy = batch_size, policy
 
     async def run(self, claimed: Claimed, beat: Callable[[], Awaitable[None]]) -> JobStatus:
         req, job_id = claimed.request, claimed.job_id
@@ -76,29 +79,65 @@ class Ingestor:
             created_at=time.time(),
             updated_at=time.time(),
         )
-        items = await asyncio.to_thread(list_items, req, self.store, self.roots, self.bucket)
-        tomb = set(await self.store.alist(tombstone_prefix(req.collection_id)))
         results = await self.queue.batch_results(job_id)
-        status.total, status.status = len(items), "running"
+        try:
+            return await self._run(claimed, status, results, beat)
+        except CollectionDeleted:
+            await self.settle_deleted(req.collection_id)
+            error = JobItemError(item=req.collection_id, code="collection_deleted", message=DELETED)
+            status.status, status.index_version = "failed", None
+            await self._report(status, results, [error])
+            return status
+
+    async def _run(
+        self,
+        claimed: Claimed,
+        status: JobStatus,
+        results: dict[int, BatchResult],
+        beat: Callable[[], Awaitable[None]],
+    ) -> JobStatus:
+        req, job_id = claimed.request, claimed.job_id
+        await self._check_live(req.collection_id)
+        chunks = batches(iter_items(req, self.store, self.policy), self.batch_size)
+        tomb = set(await self.store.alist(tombstone_prefix(req.collection_id)))
+        status.total, status.status = 0, "running"
         model_version: str | None = None
-        for n in range(0, max(1, (len(items) + self.batch_size - 1) // self.batch_size)):
-            if n not in results and items:
-                chunk = items[n * self.batch_size : (n + 1) * self.batch_size]
+        n = 0
+        while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+            status.total += len(chunk)
+            if n not in results:
+                await self._check_live(req.collection_id)
                 result, model_version = await self._batch(claimed, n, chunk, tomb)
                 await self.queue.record_batch(job_id, n, result)
                 results[n] = result
             await self._report(status, results)
             await beat()
+            n += 1
+        await self._check_live(req.collection_id)
         manifest = await self.publisher.publish(req.collection_id, model_version, req.index_type)
         status.index_version = manifest.version if manifest else None
         status.status = "done" if status.done or not status.total else "failed"
         await self._report(status, results)
         return status
 
-    async def _report(self, status: JobStatus, results: dict[int, BatchResult]) -> None:
+    async def _check_live(self, collection_id: str) -> None:
+        if await asyncio.to_thread(is_deleted, self.store, collection_id):
+            raise CollectionDeleted(collection_id)
+
+    async def settle_deleted(self, collection_id: str) -> bool:
+        """Remove what a job wrote for a collection deleted meanwhile; True when it was deleted."""
+        if not await asyncio.to_thread(is_deleted, self.store, collection_id):
+            return False
+        await apurge_collection(self.store, self.catalog, collection_id)
+        return True
+
+    async def _report(
+        self, status: JobStatus, results: dict[int, BatchResult], extra: list[JobItemError] | None = None
+    ) -> None:
         status.done = sum(r.done for r in results.values())
         status.failed = sum(r.failed for r in results.values())
-        status.errors = [e for r in results.values() for e in r.errors][:MAX_REPORTED_ERRORS]
+        errors = [*(extra or []), *(e for r in results.values() for e in r.errors)]
+        status.errors = errors[:MAX_REPORTED_ERRORS]
         status.updated_at = time.time()
         await self.queue.put_status(status)
 
@@ -110,7 +149,9 @@ class Ingestor:
         ids: list[str] = []
         for ref in refs:
             try:
-                record = await asyncio.to_thread(load_item, claimed.request, ref, self.catalog)
+                record = await asyncio.to_thread(
+                    load_item, claimed.request, ref, self.catalog, self.policy.max_bytes
+                )
             except ItemError as exc:
                 errors.append(JobItemError(item=ref, code=exc.code, message=exc.message))
                 continue

@@ -5,6 +5,9 @@ so unchanged segments keep their objects and replicas reuse them; a shard is reb
 (compacted) when deltas or deletions outgrow its base, or when the model version changes,
 since vectors of two models never share an index. Objects are written first, then the
 manifest, then the pointer, so a crash leaves the previous version current and intact.
+A deleted collection is never published: the deletion marker is checked before building and
+again after the pointer moved (the deletion writes its marker before removing the pointer,
+so one of the two checks always sees it). Superseded versions are collected after a grace.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,16 +26,19 @@ from services.common.shards import (
     Manifest,
     ShardEntry,
     current_key,
+    is_deleted,
     manifest_key,
     new_version,
     read_current,
     shard_of,
     tombstone_prefix,
+    tombstones_digest,
     vectors_prefix,
 )
 from services.common.storage import ObjectStore, sha256_hex
 from services.indexer.locks import Locks
 from services.indexer.segments import SegmentIO, base_type
+from services.indexer.versions_gc import collect_versions
 
 log = logging.getLogger(__name__)
 DELTA_MIN_ROWS = 1000
@@ -42,6 +49,10 @@ class PublishConflict(Exception):
     """The pointer moved while this version was built (a lost lock); the publish is retried."""
 
 
+class CollectionDeleted(Exception):
+    """The collection was deleted: nothing of it may be published (or kept) any more."""
+
+
 @dataclass(frozen=True)
 class BuildConfig:
     shard_count: int = 4
@@ -50,6 +61,7 @@ class BuildConfig:
     flat_max: int = 20_000
     delta_max_fraction: float = 0.25
     tombstone_max_fraction: float = 0.2
+    version_gc_grace_s: float = 600.0
 
 
 @dataclass
@@ -63,8 +75,17 @@ class _Plan:
 
 
 class Publisher:
-    def __init__(self, store: ObjectStore, signals: IndexSignals, locks: Locks, config: BuildConfig) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        signals: IndexSignals,
+        locks: Locks,
+        config: BuildConfig,
+        after_commit: Callable[[str], None] | None = None,
+    ) -> None:
+        """`after_commit(cid)` is told of each new version (the app schedules a later collection)."""
         self.store, self.signals, self.locks, self.config = store, signals, locks, config
+        self.after_commit = after_commit
         self.io = SegmentIO(store)
 
     async def publish(
@@ -74,11 +95,16 @@ class Publisher:
         for _ in range(3):
             async with self.locks.hold(f"publish-{collection_id}"):
                 try:
-                    manifest, _ = await asyncio.to_thread(
+                    manifest, changed = await asyncio.to_thread(
                         self._publish, collection_id, model_version, index_type
                     )
                 except PublishConflict:
                     continue
+                except CollectionDeleted:
+                    await self.signals.announce(IndexEvent(type="dropped", collection_id=collection_id))
+                    raise
+            if changed and self.after_commit is not None:
+                self.after_commit(collection_id)
             if manifest is not None:
                 # Announced even when unchanged: a retry after an announce that failed (Redis
                 # down or restarting) must still tell the replicas. Announcing is idempotent.
@@ -107,6 +133,8 @@ class Publisher:
     def _publish(
         self, cid: str, requested_mv: str | None, index_type: str | None
     ) -> tuple[Manifest | None, bool]:
+        if is_deleted(self.store, cid):
+            raise CollectionDeleted(cid)
         cur = self.current_manifest(cid)
         mv = self._model_version(cid, cur, requested_mv)
         if mv is None:
@@ -130,6 +158,7 @@ class Publisher:
         if manifest is None:
             return cur, False
         self._commit(manifest, cur)
+        collect_versions(self.store, cid, self.config.version_gc_grace_s)
         return manifest, True
 
     def _build(self, plan: _Plan) -> Manifest | None:
@@ -143,8 +172,11 @@ class Publisher:
             s = shard_of(iid, cfg.shard_count)
             if iid not in plan.tomb and iid not in present_sets[s]:
                 new_by_shard[s][iid] = vec
-        old_dead = set(cur.tombstones) if cur else set()
-        if cur and not any(new_by_shard) and plan.tomb & set().union(*present_sets) == old_dead:
+        if (
+            cur
+            and not any(new_by_shard)
+            and tombstones_digest(sorted(plan.tomb & set().union(*present_sets))) == cur.tombstones_sha256
+        ):
             return None
         version, everything = new_version(), None
         shards, dim = [], cur.dim if cur else 0
@@ -199,7 +231,8 @@ class Publisher:
             count=rows - len(dead_ids),
             shards=shards,
             batches=plan.batches,
-            tombstones=dead_ids,
+            dead=len(dead_ids),
+            tombstones_sha256=tombstones_digest(dead_ids),
             created_at=time.time(),
         )
 
@@ -242,6 +275,9 @@ class Publisher:
         self.store.put(
             current_key(manifest.collection_id), pointer.model_dump_json().encode(), "application/json"
         )
+        if is_deleted(self.store, manifest.collection_id):  # deleted while this version was built
+            self.store.delete(current_key(manifest.collection_id))
+            raise CollectionDeleted(manifest.collection_id)
         log.info(
             "collection %s: version %s, %d images", manifest.collection_id, manifest.version, manifest.count
         )

@@ -6,19 +6,20 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
+from services.common.catalog import Catalog
 from services.common.errors import ApiError, ErrorBody
 from services.common.schemas.indexer import DeleteResult, JobRequest, JobStatus
-from services.common.shards import CollectionIndex, collection_index
+from services.common.shards import CollectionIndex, collection_index, is_deleted
 from services.common.storage import ObjectStore
 from services.indexer.deletes import Deleter
-from services.indexer.publisher import Publisher
+from services.indexer.publisher import CollectionDeleted, Publisher
+from services.indexer.purge import apurge_collection
 from services.indexer.queue import JobQueue
-from services.indexer.sources import check_source
+from services.indexer.sources import SourcePolicy, check_source
 
 
 @dataclass
@@ -27,8 +28,8 @@ class IndexerRuntime:
     queue: JobQueue
     publisher: Publisher
     deleter: Deleter
-    roots: list[Path]
-    bucket: str | None
+    catalog: Catalog
+    policy: SourcePolicy
 
 
 def _runtime(request: Request) -> IndexerRuntime:
@@ -47,8 +48,12 @@ router = APIRouter(prefix="/v1", tags=["indexer"], responses=_ERRORS)
 
 @router.post("/jobs", status_code=202, response_model=JobStatus)
 async def create_job(body: JobRequest, rt: Runtime) -> JobStatus:
-    """Queue an ingestion job; a source outside the allowed roots or bucket is refused here."""
-    check_source(body, rt.roots, rt.bucket)
+    """Queue an ingestion job; a source outside the allowed roots or prefixes is refused here, and so
+    is a deleted collection (whatever an upload racing the deletion stored is removed)."""
+    check_source(body, rt.policy)
+    if await asyncio.to_thread(is_deleted, rt.store, body.collection_id):
+        await apurge_collection(rt.store, rt.catalog, body.collection_id)
+        raise _deleted(body.collection_id)
     now = time.time()
     status = JobStatus(
         job_id=uuid.uuid4().hex,
@@ -94,8 +99,17 @@ async def index_info(collection_id: str, rt: Runtime) -> CollectionIndex:
 async def publish(collection_id: str, rt: Runtime) -> CollectionIndex:
     """Fold stored vectors and deletions into a new version now (compaction, recovery)."""
     _check_id(collection_id)
-    await rt.publisher.publish(collection_id)
+    try:
+        await rt.publisher.publish(collection_id)
+    except CollectionDeleted as exc:
+        raise _deleted(collection_id) from exc
     return await asyncio.to_thread(collection_index, rt.store, collection_id)
+
+
+def _deleted(collection_id: str) -> ApiError:
+    return ApiError(
+        404, "collection_not_found", "The collection was deleted.", {"collection_id": collection_id}
+    )
 
 
 def _check_id(value: str) -> None:

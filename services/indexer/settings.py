@@ -17,6 +17,22 @@ class IndexerSettings(ServiceSettings):
     import_roots: Annotated[list[Path], NoDecode] = Field(
         default_factory=list, description="Server folders that imports may read (comma-separated)"
     )
+    import_prefixes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["imports/"],
+        description="Key prefixes of the storage bucket that `s3://` imports may read (comma-separated)",
+    )
+    max_image_bytes: int = Field(
+        20 * 1024 * 1024, ge=1, description="Bytes one imported image may have (the encoder's limit)"
+    )
+    max_deliveries: int = Field(
+        5, ge=1, le=100, description="Times a job is handed to a worker before it is marked failed"
+    )
+    fold_interval_s: float = Field(
+        2.0, ge=0, description="Deletions arriving within this interval are folded in one publish"
+    )
+    version_gc_grace_s: float = Field(
+        600.0, ge=0, description="Superseded index versions are removed this long after (beyond any load)"
+    )
     shard_count: int = Field(4, ge=1, le=1024, description="Shards each collection's index is split into")
     index_type: str = Field(
         "auto", description="FAISS factory string of base segments (`Flat`, `HNSW32`, `IVF1024,Flat`) or auto"
@@ -42,7 +58,18 @@ class IndexerSettings(ServiceSettings):
     lock_ttl_s: float = Field(30.0, gt=0, description="Lifetime of a publish lock a dead worker held")
     encoder_timeout_s: float = Field(120.0, gt=0, description="Timeout of one bulk encoder call")
 
-    @field_validator("import_roots", mode="before")
+    @field_validator("import_roots", "import_prefixes", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         return split_csv(value)
+
+    @field_validator("import_prefixes")
+    @classmethod
+    def _folder_prefixes(cls, value: list[str]) -> list[str]:
+        """`imports` means the folder `imports/`, never `imports-secret/` beside it."""
+        out = []
+        for prefix in value:
+            if not prefix.strip("/") or ".." in prefix.split("/"):
+                raise ValueError(f"import prefix {prefix!r} must name a folder of the bucket")
+            out.append(prefix.strip("/") + "/")
+        return out

@@ -1,18 +1,23 @@
 """Job sources: catalogued images, a storage prefix to import, or a folder under allowed roots.
 
-Each source becomes a sorted list of item references (image ids, object keys or file
-paths), so a job taken over after a crash splits into the same batches again.
+Each source streams item references (image ids, object keys or file paths) in a stable
+order, one storage page or directory at a time, so a job taken over after a crash splits
+into the same batches again and no listing ever holds a whole bucket in memory.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from services.common.catalog import Catalog, ImageRecord
 from services.common.errors import ApiError
 from services.common.images import ImageDecodeError
 from services.common.schemas.indexer import FolderSource, JobRequest, ObjectsSource, PrefixSource
-from services.common.storage import ObjectNotFound, ObjectStore
+from services.common.storage import ObjectNotFound, ObjectStore, ObjectTooLarge, validate_source_key
 
 MAX_ITEMS = 1_000_000
 
@@ -23,6 +28,16 @@ class ItemError(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code, self.message = code, message
+
+
+@dataclass(frozen=True)
+class SourcePolicy:
+    """Where imports may read: server folders, key prefixes of our bucket, and how big an item is."""
+
+    roots: list[Path]
+    bucket: str | None
+    prefixes: list[str]
+    max_bytes: int
 
 
 def resolve_folder(path: str, roots: list[Path]) -> Path:
@@ -40,47 +55,85 @@ def resolve_folder(path: str, roots: list[Path]) -> Path:
     )
 
 
-def prefix_key(uri: str, bucket: str | None) -> str:
-    """`s3://bucket/prefix` (our bucket only) or a plain key prefix."""
+def prefix_key(uri: str, policy: SourcePolicy) -> str:
+    """`s3://bucket/prefix` (our bucket only) or a plain key prefix, inside an allowed import prefix.
+
+    Anything else (other collections' images, index objects, the catalog) is refused."""
+    key = uri
     if uri.startswith("s3://"):
         name, _, key = uri[5:].partition("/")
-        if name != bucket:
+        if name != policy.bucket:
             raise ApiError(
                 422, "import_foreign_bucket", "Only the configured bucket can be imported.", {"uri": uri}
             )
-        return key
-    if ".." in uri.split("/"):
+    if ".." in key.split("/"):
         raise ApiError(422, "invalid_prefix", "The prefix may not contain `..`.", {"uri": uri})
-    return uri
+    if not any(key.startswith(allowed) for allowed in policy.prefixes):
+        raise ApiError(
+            422,
+            "import_outside_prefixes",
+            "Imports may read only under the configured import prefixes.",
+            {"uri": uri, "allowed": policy.prefixes},
+        )
+    return key
 
 
-def check_source(request: JobRequest, roots: list[Path], bucket: str | None) -> None:
+def check_source(request: JobRequest, policy: SourcePolicy) -> None:
     """Refuse a bad source when the job is created (422), not later in a worker."""
     source = request.source
     if isinstance(source, FolderSource):
-        resolve_folder(source.path, roots)
+        resolve_folder(source.path, policy.roots)
     elif isinstance(source, PrefixSource):
-        prefix_key(source.uri, bucket)
+        prefix_key(source.uri, policy)
 
 
-def list_items(request: JobRequest, store: ObjectStore, roots: list[Path], bucket: str | None) -> list[str]:
+def _walk(folder: Path) -> Iterator[str]:
+    """Files under `folder`, one directory listing at a time, sorted within each; no symlinks out."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk(Path(entry.path))
+        elif entry.is_file() and Path(entry.path).resolve().is_relative_to(folder):
+            yield entry.path
+
+
+def iter_items(request: JobRequest, store: ObjectStore, policy: SourcePolicy) -> Iterator[str]:
     source = request.source
+    items: Iterator[str]
     if isinstance(source, ObjectsSource):
-        items = sorted(set(source.image_ids))
+        items = iter(sorted(set(source.image_ids)))
     elif isinstance(source, PrefixSource):
-        items = store.list_keys(prefix_key(source.uri, bucket))
+        items = store.iter_keys(prefix_key(source.uri, policy))
     else:
-        folder = resolve_folder(source.path, roots)
-        items = sorted(
-            str(p)
-            for p in folder.rglob("*")
-            if p.is_file() and not p.name.startswith(".") and p.resolve().is_relative_to(folder)
-        )
-    return items[:MAX_ITEMS]
+        items = _walk(resolve_folder(source.path, policy.roots))
+    return itertools.islice(items, MAX_ITEMS)
 
 
-def load_item(request: JobRequest, ref: str, catalog: Catalog) -> ImageRecord:
-    """The catalogued image an item stands for, importing its bytes first when needed."""
+def batches(items: Iterator[str], size: int) -> Iterator[list[str]]:
+    while chunk := list(itertools.islice(items, size)):
+        yield chunk
+
+
+def _read_file(path: str, max_bytes: int) -> bytes:
+    with open(path, "rb") as fh:
+        if os.fstat(fh.fileno()).st_size > max_bytes:
+            raise ObjectTooLarge(path, max_bytes)
+        data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ObjectTooLarge(path, max_bytes)
+    return data
+
+
+def load_item(request: JobRequest, ref: str, catalog: Catalog, max_bytes: int) -> ImageRecord:
+    """The catalogued image an item stands for, importing its bytes first when needed.
+
+    An imported file keeps the name people gave it (spaces, diacritics, `#`) as its filename;
+    it is stored under the image's own id, so the name never has to be a valid key."""
     cid = request.collection_id
     if isinstance(request.source, ObjectsSource):
         record = catalog.get_image(ref)
@@ -88,7 +141,14 @@ def load_item(request: JobRequest, ref: str, catalog: Catalog) -> ImageRecord:
             raise ItemError("not_found", "No such image in this collection.")
         return record
     try:
-        data = catalog.store.get(ref) if isinstance(request.source, PrefixSource) else Path(ref).read_bytes()
+        if isinstance(request.source, PrefixSource):
+            data = catalog.store.read_capped(validate_source_key(ref), max_bytes)
+        else:
+            data = _read_file(ref, max_bytes)
+    except ObjectTooLarge as exc:
+        raise ItemError("file_too_large", f"The file exceeds {max_bytes:,} bytes.") from exc
+    except ValueError as exc:
+        raise ItemError("invalid_name", "The file name cannot be read as a storage key.") from exc
     except (ObjectNotFound, OSError) as exc:
         raise ItemError("unreadable", f"Cannot read the item: {type(exc).__name__}") from exc
     try:

@@ -2,7 +2,9 @@
 
 A job is acknowledged only once it is finished (done, or failed for a reason a retry would
 not fix). A transient failure (encoder or storage down) leaves it pending, so it is
-retried after `claim_idle_s` by whichever worker is alive.
+retried after `claim_idle_s` by whichever worker is alive; the queue counts hand-outs, and a
+job handed out more than `max_deliveries` times is marked `failed` with its errors instead
+of being run again, so no job (nor a worker crash it causes) repeats forever.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from services.indexer.queue import Claimed, JobQueue
 
 log = logging.getLogger(__name__)
 TRANSIENT = (ServiceUnavailable, StorageError, OSError, ConnectionError, TimeoutError)
+ATTEMPT_FAILED = "attempt_failed"
 
 
 def consumer_name(n: int) -> str:
@@ -30,8 +33,9 @@ def consumer_name(n: int) -> str:
 
 
 class Worker:
-    def __init__(self, name: str, queue: JobQueue, ingestor: Ingestor) -> None:
+    def __init__(self, name: str, queue: JobQueue, ingestor: Ingestor, max_deliveries: int) -> None:
         self.name, self.queue, self.ingestor = name, queue, ingestor
+        self.max_deliveries = max_deliveries
         self.busy = False
 
     async def _beat(self, claimed: Claimed) -> None:
@@ -44,18 +48,44 @@ class Worker:
             with contextlib.suppress(*TRANSIENT):
                 await self._beat(claimed)
 
+    async def _fail(self, claimed: Claimed, error: JobItemError) -> None:
+        """Mark the job failed for good, keeping the per-item errors it already reported."""
+        status = await self.queue.get_status(claimed.job_id)
+        if status is not None:
+            status.status, status.updated_at = "failed", time.time()
+            status.errors = [*status.errors, error]
+            await self.queue.put_status(status)
+
+    async def _note_attempt(self, claimed: Claimed, exc: Exception) -> None:
+        """Say in the job's status why this try failed (the last reason is what a give-up reports)."""
+        with contextlib.suppress(*TRANSIENT):
+            status = await self.queue.get_status(claimed.job_id)
+            if status is not None:
+                reason = f"try {claimed.deliveries}: {type(exc).__name__}: {exc}"[:300]
+                note = JobItemError(item=claimed.job_id, code=ATTEMPT_FAILED, message=reason)
+                status.errors = [*(e for e in status.errors if e.code != ATTEMPT_FAILED), note]
+                status.updated_at = time.time()
+                await self.queue.put_status(status)
+
     async def run_one(self, claimed: Claimed) -> None:
+        if claimed.deliveries > self.max_deliveries:
+            await self.ingestor.settle_deleted(claimed.request.collection_id)
+            message = f"Gave up after {self.max_deliveries} tries."
+            await self._fail(
+                claimed, JobItemError(item=claimed.job_id, code="too_many_tries", message=message)
+            )
+            log.warning("job %s failed: handed out %d times", claimed.job_id, claimed.deliveries)
+            await self.queue.ack(claimed)
+            return
         keepalive = asyncio.create_task(self._keepalive(claimed))
         try:
             await self.ingestor.run(claimed, lambda: self._beat(claimed))
         except ApiError as exc:  # the source became invalid: a retry would fail the same way
-            status = await self.queue.get_status(claimed.job_id)
-            if status is not None:
-                error = JobItemError(item=claimed.job_id, code=exc.code, message=exc.message)
-                status.status, status.updated_at = "failed", time.time()
-                status.errors = [*status.errors, error]
-                await self.queue.put_status(status)
+            await self._fail(claimed, JobItemError(item=claimed.job_id, code=exc.code, message=exc.message))
             log.warning("job %s failed: %s", claimed.job_id, exc.message)
+        except Exception as exc:
+            await self._note_attempt(claimed, exc)
+            raise
         finally:
             keepalive.cancel()
         await self.queue.ack(claimed)

@@ -6,10 +6,12 @@ from services.common.storage.base import (
     ObjectInfo,
     ObjectNotFound,
     ObjectStore,
+    ObjectTooLarge,
     StorageError,
     StorageUnavailable,
     sha256_hex,
     validate_key,
+    validate_source_key,
 )
 
 
@@ -29,9 +31,11 @@ __all__ = [
     "ObjectInfo",
     "ObjectNotFound",
     "ObjectStore",
+    "ObjectTooLarge",
     "StorageError",
     "StorageUnavailable",
     "open_store",
     "sha256_hex",
     "validate_key",
+    "validate_source_key",
 ]

@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 SHA256_META = "sha256"
@@ -32,6 +33,14 @@ class ChecksumMismatch(StorageError):
     """The bytes read do not match the sha256 recorded when they were written."""
 
 
+class ObjectTooLarge(StorageError):
+    """The object holds more bytes than the reader accepts; nothing beyond the limit was read."""
+
+    def __init__(self, key: str, max_bytes: int) -> None:
+        super().__init__(f"{key}: more than {max_bytes} bytes")
+        self.key, self.max_bytes = key, max_bytes
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     key: str
@@ -47,6 +56,15 @@ class ObjectInfo:
 def validate_key(key: str) -> str:
     """Keys are server-made relative paths: no `..`, no empty segment, a safe alphabet."""
     if len(key) > 1024 or not _KEY_RE.match(key) or any(p in (".", "..") for p in key.split("/")):
+        raise ValueError(f"invalid object key: {key!r}")
+    return key
+
+
+def validate_source_key(key: str) -> str:
+    """Keys that people named (an import's files): any printable name, but still a relative
+    path with no `.`/`..` or empty segment, so it never leaves the bucket or the folder."""
+    parts = key.split("/")
+    if not key or len(key) > 1024 or not key.isprintable() or any(p in ("", ".", "..") for p in parts):
         raise ValueError(f"invalid object key: {key!r}")
     return key
 
@@ -83,8 +101,17 @@ class ObjectStore(ABC):
         """Remove the object; deleting a missing key is not an error (retries are safe)."""
 
     @abstractmethod
+    def iter_keys(self, prefix: str = "") -> Iterator[str]:
+        """Every key that starts with `prefix`, streamed page by page in a stable order."""
+
     def list_keys(self, prefix: str = "") -> list[str]:
         """Every key that starts with `prefix`, sorted."""
+        return sorted(self.iter_keys(prefix))
+
+    @abstractmethod
+    def read_capped(self, key: str, max_bytes: int) -> bytes:
+        """The bytes of an object people named (`validate_source_key`), read in chunks; raises
+        ObjectTooLarge as soon as it holds more than `max_bytes`, never reading it whole."""
 
     @abstractmethod
     def presigned_get_url(self, key: str, expires_s: int = 300) -> str | None:

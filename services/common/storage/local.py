@@ -22,9 +22,11 @@ from services.common.storage.base import (
     ObjectInfo,
     ObjectNotFound,
     ObjectStore,
+    ObjectTooLarge,
     StorageUnavailable,
     sha256_hex,
     validate_key,
+    validate_source_key,
 )
 
 
@@ -117,15 +119,39 @@ class LocalObjectStore(ObjectStore):
             obj.unlink(missing_ok=True)
             meta.unlink(missing_ok=True)
 
-    def list_keys(self, prefix: str = "") -> list[str]:
-        base = self._objects
-        keys = []
-        for path in base.rglob("*"):
-            if path.is_file() and not path.name.startswith(".tmp-"):
-                key = path.relative_to(base).as_posix()
-                if key.startswith(prefix):
-                    keys.append(key)
-        return sorted(keys)
+    def iter_keys(self, prefix: str = "") -> Iterator[str]:
+        """Walks only the folder the prefix names, one directory listing at a time."""
+        folder, _, stem = prefix.rpartition("/")
+        start = self._objects / folder if folder else self._objects
+        if not start.resolve().is_relative_to(self._objects):
+            return
+        yield from self._walk(start, f"{folder}/" if folder else "", stem)
+
+    def _walk(self, directory: Path, key_prefix: str, stem: str) -> Iterator[str]:
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for entry in entries:
+            if not entry.name.startswith(stem) or entry.name.startswith(".tmp-"):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                yield from self._walk(Path(entry.path), f"{key_prefix}{entry.name}/", "")
+            elif entry.is_file(follow_symlinks=False):
+                yield key_prefix + entry.name
+
+    def read_capped(self, key: str, max_bytes: int) -> bytes:
+        path = self._objects / validate_source_key(key)
+        try:
+            with open(path, "rb") as fh:
+                if os.fstat(fh.fileno()).st_size > max_bytes:
+                    raise ObjectTooLarge(key, max_bytes)
+                data = fh.read(max_bytes + 1)
+        except (FileNotFoundError, IsADirectoryError) as exc:
+            raise ObjectNotFound(key) from exc
+        if len(data) > max_bytes:
+            raise ObjectTooLarge(key, max_bytes)
+        return data
 
     def presigned_get_url(self, key: str, expires_s: int = 300) -> str | None:
         return None

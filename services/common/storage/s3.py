@@ -7,7 +7,7 @@ An S3 PUT is atomic per object, so readers never see a partial object.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import ParamSpec, TypeVar
 from urllib.parse import urlparse
@@ -22,14 +22,17 @@ from services.common.storage.base import (
     ObjectInfo,
     ObjectNotFound,
     ObjectStore,
+    ObjectTooLarge,
     StorageError,
     StorageUnavailable,
     sha256_hex,
     validate_key,
+    validate_source_key,
 )
 
 _NOT_FOUND = {"NoSuchKey", "NoSuchObject", "NoSuchBucket", "ResourceNotFound"}
 _META_PREFIX = "x-amz-meta-"
+_CHUNK = 1 << 16
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -44,6 +47,16 @@ def _split_endpoint(endpoint: str, secure: bool) -> tuple[str, bool]:
 def _user_metadata(headers: object) -> dict[str, str]:
     items = headers.items() if hasattr(headers, "items") else []
     return {k[len(_META_PREFIX) :].lower(): v for k, v in items if k.lower().startswith(_META_PREFIX)}
+
+
+def _read_upto(chunks: Iterator[bytes], key: str, max_bytes: int) -> bytes:
+    out, seen = [], 0
+    for chunk in chunks:
+        seen += len(chunk)
+        if seen > max_bytes:
+            raise ObjectTooLarge(key, max_bytes)
+        out.append(chunk)
+    return b"".join(out)
 
 
 class S3ObjectStore(ObjectStore):
@@ -144,14 +157,30 @@ class S3ObjectStore(ObjectStore):
         except ObjectNotFound:
             return
 
-    def list_keys(self, prefix: str = "") -> list[str]:
+    def iter_keys(self, prefix: str = "") -> Iterator[str]:
+        """S3 lists in key order, 1,000 keys a page; only one page is held at a time."""
+        pages = self.client.list_objects(self.bucket, prefix=prefix, recursive=True)
+        while True:
+            try:
+                obj = self._call(next, pages, None)
+            except ObjectNotFound:
+                return
+            if obj is None:
+                return
+            if obj.object_name:
+                yield obj.object_name
+
+    def read_capped(self, key: str, max_bytes: int) -> bytes:
+        validate_source_key(key)
+        resp = self._call(self.client.get_object, self.bucket, key)
         try:
-            objects = self._call(
-                lambda: list(self.client.list_objects(self.bucket, prefix=prefix, recursive=True))
-            )
-        except ObjectNotFound:
-            return []
-        return sorted(o.object_name for o in objects if o.object_name)
+            length = resp.headers.get("Content-Length")
+            if length is not None and length.isdecimal() and int(length) > max_bytes:
+                raise ObjectTooLarge(key, max_bytes)
+            return self._call(_read_upto, resp.stream(_CHUNK), key, max_bytes)
+        finally:
+            resp.close()
+            resp.release_conn()
 
     def presigned_get_url(self, key: str, expires_s: int = 300) -> str | None:
         validate_key(key)

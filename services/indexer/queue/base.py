@@ -1,8 +1,10 @@
 """What workers need from a queue: claim a job, keep it claimed while alive, acknowledge it.
 
 A job claimed by a worker that then dies (no heartbeat for `claim_idle_s`) is handed to the
-next worker that asks. Batch results are stored per batch number, so a job taken over
-after a crash resumes where it stopped and never counts a batch twice.
+next worker that asks; each hand-out is counted (`deliveries`), so a job that keeps failing
+is given up on after a bounded number of tries instead of going round forever. Batch results
+are stored per batch number, so a job taken over after a crash resumes where it stopped and
+never counts a batch twice.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class Claimed:
     job_id: str
     request: JobRequest
     token: str
+    deliveries: int = 1
 
 
 class JobQueue(ABC):

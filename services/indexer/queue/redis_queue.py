@@ -1,7 +1,8 @@
 """Jobs on a Redis Stream read through one consumer group shared by every indexer worker.
 
 A dead worker's pending message is taken over with XAUTOCLAIM once idle for
-`claim_idle_s`; a live worker resets that clock with XCLAIM ... JUSTID per batch.
+`claim_idle_s`; a live worker resets that clock with XCLAIM ... JUSTID per batch (JUSTID
+leaves the delivery counter alone, so XPENDING's count is the number of hand-outs).
 """
 
 from __future__ import annotations
@@ -56,10 +57,15 @@ class RedisJobQueue(JobQueue):
         await self.client.xadd(self.stream, {"job_id": status.job_id, "request": request.model_dump_json()})
 
     @staticmethod
-    def _claimed(message: Any) -> Claimed:
+    def _claimed(message: Any, deliveries: int = 1) -> Claimed:
         msg_id, fields = message
         fields = {k.decode(): v.decode() for k, v in fields.items()}
-        return Claimed(fields["job_id"], JobRequest.model_validate_json(fields["request"]), msg_id.decode())
+        request = JobRequest.model_validate_json(fields["request"])
+        return Claimed(fields["job_id"], request, msg_id.decode(), deliveries)
+
+    async def _deliveries(self, msg_id: bytes) -> int:
+        pending = await self.client.xpending_range(self.stream, GROUP, min=msg_id, max=msg_id, count=1)
+        return int(pending[0]["times_delivered"]) if pending else 1
 
     async def claim(self, consumer: str, block_s: float) -> Claimed | None:
         try:
@@ -77,7 +83,7 @@ class RedisJobQueue(JobQueue):
         idle_ms = int(self.claim_idle_s * 1000)
         stale = await self.client.xautoclaim(self.stream, GROUP, consumer, idle_ms, "0-0", count=1)
         if stale[1]:
-            return self._claimed(stale[1][0])
+            return self._claimed(stale[1][0], await self._deliveries(stale[1][0][0]))
         fresh: Any = await self.client.xreadgroup(
             GROUP, consumer, {self.stream: ">"}, count=1, block=max(1, int(block_s * 1000))
         )

@@ -22,7 +22,8 @@ POLL_S = 0.2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT UNIQUE NOT NULL, request TEXT NOT NULL,
-    status TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'queued', claimed_at REAL NOT NULL DEFAULT 0);
+    status TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'queued', claimed_at REAL NOT NULL DEFAULT 0,
+    deliveries INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS batches (
     job_id TEXT NOT NULL, n INTEGER NOT NULL, result TEXT NOT NULL, PRIMARY KEY (job_id, n));
 """
@@ -37,6 +38,9 @@ class SqliteJobQueue(JobQueue):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+            if "deliveries" not in columns:  # a queue file from before deliveries were counted
+                db.execute("ALTER TABLE jobs ADD COLUMN deliveries INTEGER NOT NULL DEFAULT 0")
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
@@ -66,14 +70,18 @@ class SqliteJobQueue(JobQueue):
         db.execute("BEGIN IMMEDIATE")
         try:
             row = db.execute(
-                "SELECT seq, job_id, request FROM jobs WHERE state = 'queued' "
+                "SELECT seq, job_id, request, deliveries FROM jobs WHERE state = 'queued' "
                 "OR (state = 'claimed' AND claimed_at < ?) ORDER BY state = 'queued', seq LIMIT 1",
                 (now - self.claim_idle_s,),
             ).fetchone()
             if row is None:
                 return None
-            db.execute("UPDATE jobs SET state = 'claimed', claimed_at = ? WHERE seq = ?", (now, row[0]))
-            return Claimed(row[1], JobRequest.model_validate_json(row[2]), str(row[0]))
+            db.execute(
+                "UPDATE jobs SET state = 'claimed', claimed_at = ?, deliveries = deliveries + 1 "
+                "WHERE seq = ?",
+                (now, row[0]),
+            )
+            return Claimed(row[1], JobRequest.model_validate_json(row[2]), str(row[0]), row[3] + 1)
         finally:
             db.execute("COMMIT")
 

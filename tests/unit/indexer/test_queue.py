@@ -56,3 +56,16 @@ async def test_heartbeat_keeps_a_live_job(queue: JobQueue) -> None:
         await asyncio.sleep(0.25)
         await queue.heartbeat(claimed, "w1")
     assert await queue.claim("w2", block_s=0.1) is None
+
+
+async def test_each_hand_out_is_counted(queue: JobQueue) -> None:
+    status, request = _job()
+    await queue.enqueue(status, request)
+    seen = []
+    for consumer in ("w1", "w2", "w3"):
+        claimed = await queue.claim(consumer, block_s=1)
+        assert claimed is not None and claimed.job_id == status.job_id
+        seen.append(claimed.deliveries)
+        await queue.heartbeat(claimed, consumer)  # heartbeats are not hand-outs
+        await asyncio.sleep(0.7)  # the worker died without acknowledging
+    assert seen == [1, 2, 3]
