@@ -149,7 +149,8 @@ class Stack:
                 sys.stderr.write(f"{name:>8} | {line}")
 
     def start_one(self, spec: ProcessSpec) -> subprocess.Popen[bytes]:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", **spec.env}
+        # A local stack runs on laptop defaults (moto, `minioadmin`): development mode unless told otherwise.
+        env = {"TIMANH_DEV": "1", **os.environ, "PYTHONUNBUFFERED": "1", **spec.env}
         proc = subprocess.Popen(
             spec.argv,
             env=env,

@@ -6,15 +6,16 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from gateway.api.routes import collections, images, jobs, search
+from gateway.api.routes import collections, images, jobs, me, search
 from gateway.auth import Authenticator
-from gateway.deps import Resources
+from gateway.deps import Resources, authenticate
 from gateway.engine import SearchEngine
+from gateway.guard import ApiAuthMiddleware
 from gateway.limits import BodyLimitMiddleware
 from gateway.settings import GatewaySettings
 from services.common.app import create_service_app
@@ -26,7 +27,7 @@ from services.common.clients import (
     ServiceError,
     ServiceUnavailable,
 )
-from services.common.errors import error_response
+from services.common.errors import ApiError, error_response
 from services.common.index_signals import open_signals
 from services.common.resources import cache_check, peer_check, storage_check
 from services.common.storage import StorageError, StorageUnavailable, open_store
@@ -45,7 +46,7 @@ def open_resources(settings: GatewaySettings) -> Resources:
         encoder=EncoderClient(settings.encoder_url, timeout),
         indexer=IndexerClient(settings.indexer_url, timeout),
         search=[SearchClient(url, settings.search_timeout_s) for url in settings.search_urls],
-        auth=Authenticator(settings.api_keys, settings.url_signing_key, settings.rate_limit_per_minute),
+        auth=Authenticator(settings.api_keys, settings.url_signing_key),
         signals=open_signals(settings.cache.redis_url, store, settings.storage, settings.cache.timeout_s),
     )
 
@@ -84,6 +85,8 @@ def _mount_frontend(app: FastAPI, settings: GatewaySettings) -> None:
         app.mount("/assets", StaticFiles(directory=root / "assets"), name="assets")
 
     async def spa(full_path: str) -> FileResponse:
+        if full_path == API_PREFIX[1:] or full_path.startswith(API_PREFIX[1:] + "/"):
+            raise ApiError(404, "not_found", f"No route /{full_path}.")  # an API path, not a page
         candidate = (root / full_path).resolve()
         if full_path and candidate.is_file() and candidate.is_relative_to(root.resolve()):
             return FileResponse(candidate)
@@ -119,10 +122,14 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         readiness_timeout_s=settings.readiness_timeout_s,
     )
     _install_upstream_errors(app)
-    api = APIRouter(prefix=API_PREFIX)
-    for module in (collections, images, jobs, search):
+    # Authentication itself runs in ApiAuthMiddleware, before routing and body parsing; the
+    # router's dependency documents the key and refuses any request that did not pass it.
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(authenticate)])
+    for module in (collections, images, jobs, me, search):
         api.include_router(module.router)
     app.include_router(api)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(ApiAuthMiddleware)  # outside the body limit: 401 before 413
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -131,6 +138,5 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             allow_headers=["X-API-Key", "Authorization", "Content-Type"],
             expose_headers=["X-Missing-Shards", "X-Skipped-Collections", "Retry-After"],
         )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     _mount_frontend(app, settings)
     return app

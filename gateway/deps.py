@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from gateway.access import Caller, CollectionDirectory, Permission
 from gateway.auth import Authenticator
+from gateway.guard import CALLER_STATE
+from gateway.ratelimit import RateLimiter
 from gateway.resilience import GuardedCache
 from gateway.settings import GatewaySettings
 from services.common.cache import Cache
@@ -34,6 +38,8 @@ class Resources:
     def __post_init__(self) -> None:
         self.catalog = Catalog(self.store)
         self.guarded_cache = GuardedCache(self.cache)
+        self.limiter = RateLimiter(self.settings.rate_limit_per_minute, self.guarded_cache)
+        self.directory = CollectionDirectory(self.catalog)
 
     async def aclose(self) -> None:
         for client in (self.encoder, self.indexer, *self.search):
@@ -51,43 +57,113 @@ def get_resources(request: Request) -> Resources:
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
 
-# Declared so the OpenAPI schema documents both ways to send a key; Authenticator reads them.
+# Declared so the OpenAPI schema documents both ways to send a key; the middleware reads them.
 API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key")
 BEARER = HTTPBearer(auto_error=False, description="The same API key as a bearer token")
 
 
-async def authenticate(
+def current_caller(request: Request) -> Caller:
+    """The caller `ApiAuthMiddleware` authenticated before the request reached any route."""
+    caller = request.scope.get("state", {}).get(CALLER_STATE)
+    if not isinstance(caller, Caller):
+        raise ApiError(401, "missing_api_key", "Send an API key in X-API-Key or Authorization: Bearer.")
+    return caller
+
+
+def authenticate(
     request: Request,
-    res: ResourcesDep,
     _key: Annotated[str | None, Security(API_KEY_HEADER)],
     _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
-) -> str:
-    """Every `/api/v1` route: a valid API key when keys are configured, within its rate limit."""
-    principal = res.auth.principal(request)
-    await res.auth.check_rate(principal, res.guarded_cache)
-    return principal
+) -> Caller:
+    """The `/api/v1` router's own dependency: documents the key and refuses a request without a caller."""
+    return current_caller(request)
 
 
-Principal = Annotated[str, Depends(authenticate)]
+Principal = Annotated[Caller, Depends(current_caller)]
 
 
 ID_PATTERN = r"^[A-Za-z0-9_-]+$"
 IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 
 
-async def collection_or_404(collection_id: IdPath, res: ResourcesDep) -> CollectionRecord:
+async def collection_or_404(collection_id: str, res: Resources) -> CollectionRecord:
+    """The collection whatever its owner (the caller's access is checked by the route's dependency)."""
     record = await asyncio.to_thread(res.catalog.get_collection, collection_id)
     if record is None:
         raise ApiError(404, "collection_not_found", f"No collection with id {collection_id!r}.")
     return record
 
 
-async def image_or_404(image_id: IdPath, res: ResourcesDep) -> ImageRecord:
+async def image_or_404(image_id: str, res: Resources) -> ImageRecord:
     record = await asyncio.to_thread(res.catalog.get_image, image_id)
     if record is None:
         raise ApiError(404, "image_not_found", f"No image with id {image_id!r}.")
     return record
 
 
-CollectionDep = Annotated[CollectionRecord, Depends(collection_or_404)]
-ImageDep = Annotated[ImageRecord, Depends(image_or_404)]
+async def visible_collection(collection_id: str, res: Resources, caller: Caller) -> CollectionRecord:
+    """404 for a collection the caller does not see, exactly as for one that does not exist."""
+    record = await asyncio.to_thread(res.catalog.get_collection, collection_id)
+    if record is None or not caller.sees(record):
+        raise ApiError(404, "collection_not_found", f"No collection with id {collection_id!r}.")
+    return record
+
+
+async def visible_image(
+    image_id: str, res: Resources, caller: Caller
+) -> tuple[ImageRecord, CollectionRecord | None]:
+    """The image and its collection; 404 when the caller does not see that collection."""
+    record = await image_or_404(image_id, res)
+    if caller.sees_all or caller.signed:
+        return record, None
+    collection = await asyncio.to_thread(res.catalog.get_collection, record.collection_id)
+    if collection is None or not caller.sees(collection):
+        raise ApiError(404, "image_not_found", f"No image with id {image_id!r}.")
+    return record, collection
+
+
+def owned(caller: Caller, permission: Permission, record: CollectionRecord | None) -> None:
+    """403 unless the role allows `permission` and the caller owns the collection (admins own all)."""
+    caller.require(permission)
+    if record is not None and not caller.owns(record):
+        raise ApiError(
+            403,
+            "not_owner",
+            "This collection is shared with every key; only an admin key may change it.",
+            {"collection_id": record.id},
+        )
+
+
+async def _readable_collection(
+    collection_id: IdPath, res: ResourcesDep, caller: Principal
+) -> CollectionRecord:
+    return await visible_collection(collection_id, res, caller)
+
+
+def _collection_for(permission: Permission) -> Callable[..., Awaitable[CollectionRecord]]:
+    async def dependency(collection_id: IdPath, res: ResourcesDep, caller: Principal) -> CollectionRecord:
+        caller.require(permission)  # before the lookup: a read key learns nothing from a delete
+        record = await visible_collection(collection_id, res, caller)
+        owned(caller, permission, record)
+        return record
+
+    return dependency
+
+
+async def _readable_image(image_id: IdPath, res: ResourcesDep, caller: Principal) -> ImageRecord:
+    return (await visible_image(image_id, res, caller))[0]
+
+
+async def _deletable_image(image_id: IdPath, res: ResourcesDep, caller: Principal) -> ImageRecord:
+    caller.require(Permission.DELETE)
+    record, collection = await visible_image(image_id, res, caller)
+    owned(caller, Permission.DELETE, collection)
+    return record
+
+
+CollectionDep = Annotated[CollectionRecord, Depends(_readable_collection)]
+UploadCollectionDep = Annotated[CollectionRecord, Depends(_collection_for(Permission.UPLOAD))]
+DeleteCollectionDep = Annotated[CollectionRecord, Depends(_collection_for(Permission.DELETE))]
+ImportCollectionDep = Annotated[CollectionRecord, Depends(_collection_for(Permission.IMPORT))]
+ImageDep = Annotated[ImageRecord, Depends(_readable_image)]
+DeleteImageDep = Annotated[ImageRecord, Depends(_deletable_image)]

@@ -6,7 +6,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from services.common.settings import ServiceSettings, split_csv
+from gateway.access import parse_api_keys
+from services.common.settings import ServiceSettings, is_default_secret, split_csv
 
 
 class GatewaySettings(ServiceSettings):
@@ -21,10 +22,14 @@ class GatewaySettings(ServiceSettings):
     )
     search_timeout_s: float = Field(2.0, gt=0, description="Time a search replica has to answer")
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
-        default_factory=list, description="Accepted API keys (comma-separated); empty: no auth"
+        default_factory=list,
+        description="Accepted API keys (comma-separated), each `read:KEY`, `write:KEY`, `admin:KEY` or a "
+        "plain `KEY` (admin); empty: no auth",
     )
     url_signing_key: SecretStr | None = Field(
-        None, description="Key signing image URLs for browsers; derived from the API keys when unset"
+        None,
+        description="Key signing image URLs for browsers; required with API keys (derived from them "
+        "only under TIMANH_DEV)",
     )
     rate_limit_per_minute: int = Field(1200, ge=0, description="Requests per minute per API key; 0: no limit")
     cors_origins: Annotated[list[str], NoDecode] = Field(
@@ -49,3 +54,19 @@ class GatewaySettings(ServiceSettings):
     @classmethod
     def _split(cls, value: object) -> object:
         return split_csv(value)
+
+    @field_validator("api_keys")
+    @classmethod
+    def _roles(cls, value: list[SecretStr]) -> list[SecretStr]:
+        parse_api_keys([k.get_secret_value() for k in value if k.get_secret_value()])
+        return value
+
+    def insecure_settings(self) -> list[str]:
+        found = super().insecure_settings()
+        keys = [k.get_secret_value() for k in self.api_keys if k.get_secret_value()]
+        if any(is_default_secret(key) for key in parse_api_keys(keys)):
+            found.append("GATEWAY_API_KEYS")
+        signing = self.url_signing_key.get_secret_value() if self.url_signing_key else ""
+        if keys and (is_default_secret(signing) or not signing.strip() or signing in parse_api_keys(keys)):
+            found.append("GATEWAY_URL_SIGNING_KEY")
+        return found

@@ -6,6 +6,7 @@ import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TIMANH_DEV", "1")  # moto and the test keys use laptop defaults
 
 import logging
 import uuid

@@ -29,6 +29,7 @@ class CollectionRecord(BaseModel):
     id: str
     name: str
     created_at: datetime
+    owner: str | None = None  # the id of the API key that created it; None: shared with every key
 
 
 class ImageRecord(BaseModel):
@@ -81,8 +82,10 @@ class Catalog:
     def __init__(self, store: ObjectStore) -> None:
         self.store = store
 
-    def create_collection(self, name: str) -> CollectionRecord:
-        record = CollectionRecord(id=uuid.uuid4().hex[:16], name=name, created_at=datetime.now(UTC))
+    def create_collection(self, name: str, owner: str | None = None) -> CollectionRecord:
+        record = CollectionRecord(
+            id=uuid.uuid4().hex[:16], name=name, created_at=datetime.now(UTC), owner=owner
+        )
         self.store.put(_collection_meta(record.id), record.model_dump_json().encode(), "application/json")
         return record
 

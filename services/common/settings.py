@@ -8,10 +8,14 @@ whole stack; each service adds its own class with its own prefix (`ENCODER_`, ..
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Secrets that ship in examples and laptop defaults; start-up refuses them outside development.
+DEFAULT_SECRETS = frozenset({"minioadmin", "changeme", "change-me", "password", "secret"})
 
 
 class StorageSettings(BaseSettings):
@@ -51,6 +55,24 @@ class CacheSettings(BaseSettings):
     default_ttl_s: int = Field(3600, ge=1, description="Default time to live of cached entries")
 
 
+class DevelopmentSettings(BaseSettings):
+    """`TIMANH_DEV=1`: a development machine, where the laptop defaults are fine."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    enabled: bool = Field(
+        False,
+        validation_alias="TIMANH_DEV",
+        description="Development mode: start with default secrets (`minioadmin`, `change-me-*`) and API "
+        "keys without a URL signing key, which start-up refuses otherwise",
+    )
+
+
+def is_default_secret(value: str) -> bool:
+    text = value.strip().lower()
+    return text in DEFAULT_SECRETS or text.startswith(("change-me", "changeme"))
+
+
 class ServiceSettings(BaseSettings):
     """Fields every service has; subclasses set `env_prefix` and their own port."""
 
@@ -64,6 +86,32 @@ class ServiceSettings(BaseSettings):
     readiness_timeout_s: float = Field(2.0, gt=0, description="Time one readiness check may take")
     storage: StorageSettings = Field(default_factory=StorageSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
+    development: DevelopmentSettings = Field(default_factory=DevelopmentSettings)
+
+    def insecure_settings(self) -> list[str]:
+        """Variables holding a default or missing secret; subclasses add their own."""
+        found = []
+        if self.storage.resolved_backend == "s3":
+            for name, secret in (
+                ("STORAGE_S3_ACCESS_KEY", self.storage.s3_access_key),
+                ("STORAGE_S3_SECRET_KEY", self.storage.s3_secret_key),
+            ):
+                if is_default_secret(secret.get_secret_value()):
+                    found.append(name)
+        password = urlsplit(self.cache.redis_url).password if self.cache.redis_url else None
+        if password is not None and is_default_secret(password):
+            found.append("REDIS_URL")
+        return found
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Self:
+        insecure = self.insecure_settings()
+        if insecure and not self.development.enabled:
+            raise ValueError(
+                f"{', '.join(insecure)}: a default, example or missing secret; set a real one "
+                "(or TIMANH_DEV=1 on a development machine)"
+            )
+        return self
 
 
 def split_csv(value: object) -> object:

@@ -8,9 +8,17 @@ from typing import Annotated
 from fastapi import APIRouter, File, UploadFile, status
 from fastapi.responses import Response
 
+from gateway.access import Caller, Permission
 from gateway.api.errors import errors
-from gateway.deps import CollectionDep, Principal, ResourcesDep
 from gateway.uploads import store_upload
+from gateway.deps import (
+    CollectionDep,
+    DeleteCollectionDep,
+    ImportCollectionDep,
+    Principal,
+    ResourcesDep,
+    UploadCollectionDep,
+)
 from services.common.catalog import CollectionRecord
 from services.common.errors import ApiError
 from services.common.schemas.indexer import FolderSource, JobRequest, ObjectsSource, PrefixSource
@@ -26,38 +34,51 @@ from services.common.schemas.public import (
 router = APIRouter(prefix="/collections", tags=["collections"])
 
 
-async def _out(res: ResourcesDep, record: CollectionRecord) -> Collection:
-    count = await asyncio.to_thread(res.catalog.count_images, record.id)
-    return Collection(id=record.id, name=record.name, image_count=count, created_at=record.created_at)
+async def _out(
+    res: ResourcesDep, record: CollectionRecord, caller: Caller, count: int | None = None
+) -> Collection:
+    if count is None:
+        count = await asyncio.to_thread(res.catalog.count_images, record.id)
+    return Collection(
+        id=record.id,
+        name=record.name,
+        image_count=count,
+        created_at=record.created_at,
+        shared=record.owner is None,
+        writable=Permission.UPLOAD in caller.permissions and caller.owns(record),
+    )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=Collection, responses=errors(503))
-async def create_collection(body: CollectionCreate, res: ResourcesDep, _: Principal) -> Collection:
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=Collection, responses=errors(403, 503))
+async def create_collection(body: CollectionCreate, res: ResourcesDep, caller: Principal) -> Collection:
+    caller.require(Permission.ALL_COLLECTIONS if body.shared else Permission.CREATE)
     name = " ".join(body.name.split())
     if not name:
         raise ApiError(422, "invalid_name", "The collection name is empty.")
-    record = await asyncio.to_thread(res.catalog.create_collection, name)
-    return Collection(id=record.id, name=record.name, image_count=0, created_at=record.created_at)
+    # Created while auth is off (every caller an admin by address), a collection is shared.
+    owner = None if body.shared or not res.auth.enabled else caller.id
+    record = await asyncio.to_thread(res.catalog.create_collection, name, owner)
+    return await _out(res, record, caller, count=0)
 
 
 @router.get("", response_model=CollectionList, responses=errors(503))
-async def list_collections(res: ResourcesDep, _: Principal) -> CollectionList:
-    records = await asyncio.to_thread(res.catalog.list_collections)
-    return CollectionList(items=list(await asyncio.gather(*(_out(res, r) for r in records))))
+async def list_collections(res: ResourcesDep, caller: Principal) -> CollectionList:
+    records = [r for r in await asyncio.to_thread(res.catalog.list_collections) if caller.sees(r)]
+    return CollectionList(items=list(await asyncio.gather(*(_out(res, r, caller) for r in records))))
 
 
 @router.get("/{collection_id}", response_model=Collection, responses=errors(404, 503))
-async def get_collection(collection: CollectionDep, res: ResourcesDep, _: Principal) -> Collection:
-    return await _out(res, collection)
+async def get_collection(collection: CollectionDep, res: ResourcesDep, caller: Principal) -> Collection:
+    return await _out(res, collection, caller)
 
 
 @router.delete(
     "/{collection_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=errors(404, 503),
+    responses=errors(403, 404, 503),
 )
-async def delete_collection(collection: CollectionDep, res: ResourcesDep, _: Principal) -> Response:
+async def delete_collection(collection: DeleteCollectionDep, res: ResourcesDep) -> Response:
     await res.indexer.delete_collection(collection.id)  # out of search results first
     await asyncio.to_thread(res.catalog.delete_collection, collection.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -67,14 +88,13 @@ async def delete_collection(collection: CollectionDep, res: ResourcesDep, _: Pri
     "/{collection_id}/images",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=UploadResult,
-    responses=errors(404, 503),
+    responses=errors(403, 404, 503),
     description="Stores each valid image, then queues it for indexing. When no file is a valid image the "
     "answer is 422 `no_valid_images`, its details listing each file's error.",
 )
 async def upload_images(
-    collection: CollectionDep,
+    collection: UploadCollectionDep,
     res: ResourcesDep,
-    _: Principal,
     files: Annotated[
         list[UploadFile], File(description="Images (JPEG, PNG, WebP, GIF, BMP, TIFF) or one zip of them")
     ],
@@ -116,7 +136,7 @@ async def upload_images(
     responses=errors(400, 403, 404, 503),
 )
 async def import_images(
-    body: ImportRequest, collection: CollectionDep, res: ResourcesDep, _: Principal
+    body: ImportRequest, collection: ImportCollectionDep, res: ResourcesDep
 ) -> JobAccepted:
     source = body.source.strip()
     if not source or any(not ch.isprintable() for ch in source):

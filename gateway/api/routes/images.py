@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import Response
 
 from gateway.api.errors import errors
-from gateway.deps import IdPath, ImageDep, Principal, ResourcesDep, authenticate, image_or_404
+from gateway.deps import DeleteImageDep, IdPath, ImageDep, Principal, ResourcesDep, visible_image
 from services.common.catalog import ImageRecord, image_key, thumbnail_key
 from services.common.errors import ApiError
 from services.common.images import THUMBNAIL_CONTENT_TYPE
@@ -43,17 +43,17 @@ def image_out(record: ImageRecord, res: ResourcesDep) -> Image:
 
 
 async def bytes_access(
-    request: Request,
+    image_id: IdPath,
     res: ResourcesDep,
+    caller: Principal,
     exp: Annotated[str | None, Query(max_length=20, description="Expiry of a signed URL")] = None,
     sig: Annotated[str | None, Query(max_length=64, description="Signature of a signed URL")] = None,
-) -> None:
-    """Image bytes accept a signed URL (for `<img src>`) or the usual API key."""
-    if not res.auth.signature_ok(request.url.path, exp, sig):
-        await authenticate(request, res, None, None)
+) -> ImageRecord:
+    """Image bytes accept a signed URL (for `<img src>`; checked by the middleware) or an API key."""
+    return (await visible_image(image_id, res, caller))[0]
 
 
-BytesAccess = Annotated[None, Depends(bytes_access)]
+BytesAccess = Annotated[ImageRecord, Depends(bytes_access)]
 
 
 @router.get("/{image_id}", response_model=Image, responses=errors(404, 503))
@@ -77,23 +77,24 @@ _BYTES = {200: {"content": {"image/*": {}}, "description": "The image bytes"}, *
 
 
 @router.get("/{image_id}/content", response_class=Response, responses=_BYTES)
-async def get_content(_: BytesAccess, res: ResourcesDep, image_id: IdPath) -> Response:
-    image = await image_or_404(image_id, res)
+async def get_content(image: BytesAccess, res: ResourcesDep, image_id: IdPath) -> Response:
     return await _serve(res, image_key(image.collection_id, image.image_id), image.content_type, image_id)
 
 
 @router.get("/{image_id}/thumbnail", response_class=Response, responses=_BYTES)
-async def get_thumbnail(_: BytesAccess, res: ResourcesDep, image_id: IdPath) -> Response:
-    image = await image_or_404(image_id, res)
+async def get_thumbnail(image: BytesAccess, res: ResourcesDep, image_id: IdPath) -> Response:
     return await _serve(
         res, thumbnail_key(image.collection_id, image.image_id), THUMBNAIL_CONTENT_TYPE, image_id
     )
 
 
 @router.delete(
-    "/{image_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response, responses=errors(404, 503)
+    "/{image_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=errors(403, 404, 503),
 )
-async def delete_image(image: ImageDep, res: ResourcesDep, _: Principal) -> Response:
+async def delete_image(image: DeleteImageDep, res: ResourcesDep) -> Response:
     await res.indexer.delete_image(image.collection_id, image.image_id)  # gone from results at once
     await asyncio.to_thread(res.catalog.delete_image, image)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

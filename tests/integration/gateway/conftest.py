@@ -14,6 +14,8 @@ from tests.support.fullstack import RunningStack, ShapeImage, full_stack, vishap
 from tests.support.servers import redis_server
 
 API_KEY = "gateway-test-key"  # a constant: test modules import it, and conftest may load twice
+# Keys with roles next to the plain (admin) API_KEY: test_roles.py uses them.
+ROLE_KEYS = {"read": "gateway-read-key", "write": "gateway-write-key", "write-2": "gateway-write-key-2"}
 
 
 @pytest.fixture(scope="package")
@@ -35,7 +37,7 @@ def system(s3_endpoint: str, private_redis: tuple[str, object], import_root: Pat
         "STORAGE_S3_ENDPOINT": s3_endpoint,
         "STORAGE_S3_BUCKET": f"gw-{uuid.uuid4().hex[:12]}",
         "REDIS_URL": private_redis[0],
-        "GATEWAY_API_KEYS": API_KEY,
+        "GATEWAY_API_KEYS": ",".join([API_KEY, *(f"{r.split('-')[0]}:{k}" for r, k in ROLE_KEYS.items())]),
         "GATEWAY_MAX_REQUEST_BYTES": str(2 * 1024 * 1024),
         "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000",
         "INDEXER_SHARD_COUNT": "2",

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import unicodedata
+from collections.abc import Mapping
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import SecretStr
 from starlette.requests import Request
 
+from gateway.access import Caller, Permission, Role, parse_api_keys
 from gateway.auth import Authenticator
 from gateway.query import normalize_query
+from gateway.ratelimit import LocalWindows, RateLimiter
 from gateway.resilience import GuardedCache, SingleFlight
 from services.common.cache import Cache, CacheUnavailable, MemoryCache
+from services.common.catalog import CollectionRecord
 from services.common.errors import ApiError
 
 
@@ -32,32 +37,82 @@ def test_bad_queries(text: str, code: str) -> None:
     assert (err.value.status, err.value.code) == (422, code)
 
 
-def _request(headers: dict[str, str]) -> Request:
-    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+def _request(headers: Mapping[str, str | bytes]) -> Request:
+    raw = [(k.lower().encode(), v if isinstance(v, bytes) else v.encode()) for k, v in headers.items()]
     return Request(
         {"type": "http", "headers": raw, "client": ("10.0.0.1", 1234), "method": "GET", "path": "/"}
     )
 
 
 def test_api_keys_from_either_header() -> None:
-    auth = Authenticator([SecretStr("k-1"), SecretStr("k-2")], None, 10)
-    a = auth.principal(_request({"X-API-Key": "k-1"}))
-    b = auth.principal(_request({"Authorization": "Bearer k-1"}))
-    assert a == b and a.startswith("key:") and "k-1" not in a
+    auth = Authenticator([SecretStr("k-1"), SecretStr("k-2")], None)
+    a = auth.caller(_request({"X-API-Key": "k-1"}))
+    b = auth.caller(_request({"Authorization": "Bearer k-1"}))
+    assert a == b and a.id.startswith("key:") and "k-1" not in a.id
+    assert a.role is Role.ADMIN  # a plain key keeps doing everything it did before roles
     for headers, code in (({}, "missing_api_key"), ({"X-API-Key": "nope"}, "invalid_api_key")):
         with pytest.raises(ApiError) as err:
-            auth.principal(_request(headers))
+            auth.caller(_request(headers))
         assert (err.value.status, err.value.code) == (401, code)
 
 
+def test_keys_carry_their_roles() -> None:
+    auth = Authenticator([SecretStr("read:r-key"), SecretStr("write:w-key"), SecretStr("admin:a-key")], None)
+    roles = {key: auth.caller(_request({"X-API-Key": key})).role for key in ("r-key", "w-key", "a-key")}
+    assert roles == {"r-key": Role.READ, "w-key": Role.WRITE, "a-key": Role.ADMIN}
+    with pytest.raises(ApiError):
+        auth.caller(_request({"X-API-Key": "read:r-key"}))  # the role prefix is not part of the key
+    assert parse_api_keys(["other:x"]) == {"other:x": Role.ADMIN}  # an unknown prefix is part of a plain key
+    for bad in (["read:"], ["k", "write:k"]):
+        with pytest.raises(ValueError):
+            parse_api_keys(bad)
+
+
+def test_role_permissions_and_collection_visibility() -> None:
+    now = datetime.now(UTC)
+    reader, writer, admin = (
+        Caller("key:r", Role.READ),
+        Caller("key:w", Role.WRITE),
+        Caller("key:a", Role.ADMIN),
+    )
+    mine = CollectionRecord(id="c1", name="mine", created_at=now, owner="key:w")
+    other = CollectionRecord(id="c2", name="other", created_at=now, owner="key:x")
+    shared = CollectionRecord(id="c3", name="shared", created_at=now)
+    assert [writer.sees(c) for c in (mine, other, shared)] == [True, False, True]
+    assert [writer.owns(c) for c in (mine, other, shared)] == [True, False, False]
+    assert [reader.sees(c) for c in (mine, other, shared)] == [False, False, True]
+    assert all(admin.sees(c) and admin.owns(c) for c in (mine, other, shared))
+    writer.require(Permission.DELETE)
+    for caller, permission in (
+        (reader, Permission.DELETE),
+        (reader, Permission.UPLOAD),
+        (writer, Permission.IMPORT),
+    ):
+        with pytest.raises(ApiError) as err:
+            caller.require(permission)
+        assert (err.value.status, err.value.code) == (403, "forbidden")
+
+
+def test_odd_key_bytes_and_signature_digits_are_refused_not_raised() -> None:
+    auth = Authenticator([SecretStr("k")], None)
+    for key in ("khóa-bí-mật", "ключ", b"k\xff\xfe"):  # header bytes as a client sends them
+        with pytest.raises(ApiError) as err:
+            auth.caller(_request({"X-API-Key": key}))
+        assert err.value.status == 401
+    path = "/api/v1/images/abc/content"
+    for exp in ("²³⁴⁵⁶⁷⁸⁹¹⁰", "١٢٣٤٥٦٧٨٩٠", "9" * 5000):
+        assert not auth.signature_ok(path, exp, "0" * 32)
+    assert not auth.signature_ok(path, "9999999999", "ữ" * 32)
+
+
 def test_no_keys_means_open_and_unsigned() -> None:
-    auth = Authenticator([], None, 10)
-    assert auth.principal(_request({})) == "ip:10.0.0.1"
+    auth = Authenticator([], None)
+    assert auth.caller(_request({})) == Caller("ip:10.0.0.1", Role.ADMIN)
     assert auth.sign("/api/v1/images/x/content") == "/api/v1/images/x/content"
 
 
 def test_signed_urls_verify_and_expire() -> None:
-    auth = Authenticator([SecretStr("k")], None, 10)
+    auth = Authenticator([SecretStr("k")], None)
     url = auth.sign("/api/v1/images/abc/thumbnail")
     path, _, query = url.partition("?")
     params = dict(p.split("=") for p in query.split("&"))
@@ -65,18 +120,26 @@ def test_signed_urls_verify_and_expire() -> None:
     assert not auth.signature_ok("/api/v1/images/other/thumbnail", params["exp"], params["sig"])
     assert not auth.signature_ok(path, "1", params["sig"])
     assert not auth.signature_ok(path, None, None)
-    other = Authenticator([SecretStr("different")], None, 10)
+    other = Authenticator([SecretStr("different")], None)
     assert not other.signature_ok(path, params["exp"], params["sig"])
+    signed = Authenticator([SecretStr("k")], SecretStr("a signing key of its own"))
+    assert not signed.signature_ok(path, params["exp"], params["sig"])  # not derived from the keys
 
 
 async def test_rate_limit_answers_429_with_retry_after() -> None:
-    auth = Authenticator([SecretStr("k")], None, 3)
-    cache = GuardedCache(MemoryCache())
+    limiter = RateLimiter(3, GuardedCache(MemoryCache()))
     for _ in range(3):
-        await auth.check_rate("key:x", cache)
+        await limiter.check("key:x")
     with pytest.raises(ApiError) as err:
-        await auth.check_rate("key:x", cache)
+        await limiter.check("key:x")
     assert err.value.status == 429 and err.value.headers and 0 < int(err.value.headers["Retry-After"]) <= 60
+
+
+def test_local_windows_stay_bounded() -> None:
+    windows = LocalWindows(max_keys=3)
+    for i in range(100):
+        windows.incr(f"rl:ip:{i}:1")
+    assert windows.incr("rl:ip:99:1") == 2 and len(windows._counts) == 3
 
 
 async def test_single_flight_shares_one_execution() -> None:

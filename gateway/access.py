@@ -1,0 +1,119 @@
+"""Who may do what: API key roles, the caller of a request, and which collections it sees.
+
+`GATEWAY_API_KEYS` entries are `read:KEY`, `write:KEY`, `admin:KEY` or a plain `KEY`
+(an admin, as every key was before roles existed). A collection belongs to the key that
+created it (its owner is the key's id, a hash, never the key) or, with no owner, is shared
+with every key: created by an admin with `shared: true`, created while auth was off, or
+created before collections had owners.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+from services.common.catalog import Catalog, CollectionRecord
+from services.common.errors import ApiError
+
+
+class Role(StrEnum):
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
+
+
+class Permission(StrEnum):
+    SEARCH = "search"
+    READ = "read"
+    CREATE = "create"  # new collections (shared ones: admin only)
+    UPLOAD = "upload"  # into collections the key owns
+    DELETE = "delete"  # collections and images the key owns
+    IMPORT = "import"  # server folders and s3:// prefixes
+    ALL_COLLECTIONS = "all_collections"  # see and change every collection, share new ones
+
+
+PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.READ: frozenset({Permission.SEARCH, Permission.READ}),
+    Role.WRITE: frozenset(
+        {Permission.SEARCH, Permission.READ, Permission.CREATE, Permission.UPLOAD, Permission.DELETE}
+    ),
+    Role.ADMIN: frozenset(Permission),
+}
+_ROLE_NAMES = frozenset(r.value for r in Role)
+
+
+def key_id(key: str) -> str:
+    """A key's public identity: collections record it as their owner, rate limits count by it."""
+    return "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def parse_api_keys(entries: list[str]) -> dict[str, Role]:
+    """`role:KEY` or a plain `KEY` (admin) → {key: role}; a key listed twice or empty is refused."""
+    keys: dict[str, Role] = {}
+    for entry in entries:
+        prefix, sep, rest = entry.partition(":")
+        role, key = (Role(prefix), rest) if sep and prefix in _ROLE_NAMES else (Role.ADMIN, entry)
+        if not key.strip():
+            raise ValueError(f"an API key entry has an empty key: {prefix}:")
+        if key in keys:
+            raise ValueError(f"an API key is listed twice (key id {key_id(key)})")
+        keys[key] = role
+    return keys
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated caller of one request."""
+
+    id: str  # key id, or `ip:ADDRESS` when auth is off
+    role: Role
+    signed: bool = False  # a signed image URL: valid for that one path, no key sent
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return PERMISSIONS[self.role]
+
+    def require(self, permission: Permission) -> None:
+        """403 when the key's role does not allow `permission`."""
+        if permission not in self.permissions:
+            raise ApiError(
+                403,
+                "forbidden",
+                f"An API key with the role {self.role.value!r} may not {permission.value}.",
+                {"role": self.role.value, "permission": permission.value},
+            )
+
+    @property
+    def sees_all(self) -> bool:
+        return Permission.ALL_COLLECTIONS in self.permissions
+
+    def sees(self, record: CollectionRecord) -> bool:
+        return self.sees_all or record.owner in (None, self.id)
+
+    def owns(self, record: CollectionRecord) -> bool:
+        """May change the collection: its owner, or an admin."""
+        return self.sees_all or record.owner == self.id
+
+
+class CollectionDirectory:
+    """Collection records listed from the catalog at most every `ttl_s` (owners never change)."""
+
+    def __init__(self, catalog: Catalog, ttl_s: float = 2.0) -> None:
+        self.catalog = catalog
+        self.ttl_s = ttl_s
+        self._listed: tuple[float, list[CollectionRecord]] | None = None
+
+    async def records(self) -> list[CollectionRecord]:
+        now = time.monotonic()
+        if self._listed is None or now - self._listed[0] > self.ttl_s:
+            self._listed = (now, await asyncio.to_thread(self.catalog.list_collections))
+        return self._listed[1]
+
+    async def scope(self, caller: Caller) -> tuple[str, ...] | None:
+        """What a search over "all collections" covers for `caller` (None: everything)."""
+        if caller.sees_all:
+            return None
+        return tuple(sorted(r.id for r in await self.records() if caller.sees(r)))
