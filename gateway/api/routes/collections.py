@@ -10,7 +10,6 @@ from fastapi.responses import Response
 
 from gateway.access import Caller, Permission
 from gateway.api.errors import errors
-from gateway.uploads import store_upload
 from gateway.deps import (
     CollectionDep,
     DeleteCollectionDep,
@@ -19,6 +18,7 @@ from gateway.deps import (
     ResourcesDep,
     UploadCollectionDep,
 )
+from gateway.uploads import store_upload
 from services.common.catalog import CollectionRecord
 from services.common.errors import ApiError
 from services.common.schemas.indexer import FolderSource, JobRequest, ObjectsSource, PrefixSource
