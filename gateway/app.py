@@ -16,6 +16,7 @@ from gateway.auth import Authenticator
 from gateway.deps import Resources, authenticate
 from gateway.engine import SearchEngine
 from gateway.guard import ApiAuthMiddleware
+from gateway.image_pool import ImagePool
 from gateway.limits import BodyLimitMiddleware
 from gateway.settings import GatewaySettings
 from services.common.app import create_service_app
@@ -48,6 +49,7 @@ def open_resources(settings: GatewaySettings) -> Resources:
         search=[SearchClient(url, settings.search_timeout_s) for url in settings.search_urls],
         auth=Authenticator(settings.api_keys, settings.url_signing_key),
         signals=open_signals(settings.cache.redis_url, store, settings.storage, settings.cache.timeout_s),
+        images=ImagePool(settings.image_workers, settings.max_queued_uploads),
     )
 
 

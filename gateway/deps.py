@@ -13,6 +13,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from gateway.access import Caller, CollectionDirectory, Permission
 from gateway.auth import Authenticator
 from gateway.guard import CALLER_STATE
+from gateway.image_pool import ImagePool
 from gateway.ratelimit import RateLimiter
 from gateway.resilience import GuardedCache
 from gateway.settings import GatewaySettings
@@ -34,6 +35,7 @@ class Resources:
     search: list[SearchClient]
     auth: Authenticator
     signals: IndexSignals
+    images: ImagePool
 
     def __post_init__(self) -> None:
         self.catalog = Catalog(self.store)
@@ -46,6 +48,7 @@ class Resources:
             await client.aclose()
         await self.signals.close()
         await self.cache.close()
+        self.images.close()
         self.store.close()
 
 

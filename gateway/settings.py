@@ -7,6 +7,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from gateway.access import parse_api_keys
+from services.common.images import DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_PIXELS
 from services.common.settings import ServiceSettings, is_default_secret, split_csv
 
 
@@ -39,7 +40,18 @@ class GatewaySettings(ServiceSettings):
     max_files_per_upload: int = Field(
         500, ge=1, description="Most images in one upload (zip members included)"
     )
-    max_image_pixels: int = Field(50_000_000, ge=1, description="Largest image accepted, in pixels")
+    max_image_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=1, description="Largest image accepted, in pixels")
+    max_image_bytes: int = Field(
+        DEFAULT_MAX_IMAGE_BYTES,
+        ge=1,
+        description="Bytes one image may have (zip members too); keep it equal to `ENCODER_MAX_IMAGE_BYTES`",
+    )
+    image_workers: int = Field(
+        2, ge=1, le=64, description="Threads decoding, thumbnailing and storing uploaded images"
+    )
+    max_queued_uploads: int = Field(
+        8, ge=0, description="Uploads that may wait for an image thread; more get 503 and Retry-After"
+    )
     max_zip_uncompressed_bytes: int = Field(
         512 * 1024 * 1024, ge=1, description="Most bytes a zip upload may expand to"
     )

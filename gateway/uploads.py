@@ -1,18 +1,49 @@
-"""Turning an upload (many files, or one zip of images) into stored images, one verdict per file."""
+"""Turning an upload (many files, or one zip of images) into stored images, one verdict per file.
+
+Every file and zip member gets a verdict of its own: a bad one is listed under `rejected` with a
+code, and the files before and after it are stored as usual. All work on the bytes (inflating,
+decoding, thumbnailing, storing) runs on the image pool, never on the event loop or the shared
+default thread pool.
+"""
 
 from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from gateway.image_pool import ImagePool
+from gateway.settings import GatewaySettings
 from services.common.catalog import Catalog, clean_filename
 from services.common.errors import ErrorDetail
 from services.common.images import ImageDecodeError
 from services.common.schemas.public import RejectedFile, UploadedImage
 
 ZIP_MAGIC = b"PK\x03\x04"
+_ENCRYPTED = 0x1  # general-purpose flag bit 0 of a zip member
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_files: int
+    max_pixels: int
+    max_image_bytes: int
+    max_unzipped: int
+
+    @classmethod
+    def of(cls, s: GatewaySettings) -> UploadLimits:
+        return cls(
+            s.max_files_per_upload, s.max_image_pixels, s.max_image_bytes, s.max_zip_uncompressed_bytes
+        )
+
+
+class Rejected(Exception):
+    """One file or zip member refused, with a code a client can act on."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 @dataclass
@@ -20,6 +51,7 @@ class UploadOutcome:
     accepted: list[UploadedImage] = field(default_factory=list)
     rejected: list[RejectedFile] = field(default_factory=list)
     duplicates: list[UploadedImage] = field(default_factory=list)
+    count: int = 0
 
     def reject(self, filename: str, code: str, message: str) -> None:
         self.rejected.append(RejectedFile(filename=filename, error=ErrorDetail(code=code, message=message)))
@@ -31,72 +63,113 @@ def unsafe_path(name: str) -> bool:
     return name.startswith(("/", "\\")) or ".." in parts or (len(parts[0]) == 2 and parts[0][1] == ":")
 
 
-def expand(
-    filename: str, data: bytes, outcome: UploadOutcome, max_files: int, max_unzipped: int
-) -> Iterator[tuple[str, bytes]]:
-    """Yield (name, bytes) of each file to store; zip members are checked before they are read."""
-    if not data.startswith(ZIP_MAGIC):
-        yield filename, data
-        return
+def _litter(name: str) -> bool:
+    """Operating-system litter in an archive, not a user's image."""
+    return name.rsplit("/", 1)[-1].startswith(".") or "__MACOSX/" in name
+
+
+def open_archive(data: bytes, limits: UploadLimits) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
+    """The archive and its files, checked from the central directory before any member is read."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = [m for m in archive.infolist() if not m.is_dir()]
-    except (zipfile.BadZipFile, OSError, ValueError):
-        outcome.reject(filename, "corrupt_archive", "The zip file is corrupt.")
-        return
-    if len(members) > max_files:
-        outcome.reject(
-            filename, "too_many_files", f"The zip holds {len(members)} files; at most {max_files}."
-        )
-        return
-    if sum(m.file_size for m in members) > max_unzipped:
-        outcome.reject(filename, "archive_too_large", f"The zip expands to more than {max_unzipped:,} bytes.")
-        return
-    for member in members:
-        shown = clean_filename(member.filename)
-        if unsafe_path(member.filename):
-            outcome.reject(member.filename[:255], "unsafe_path", "The zip member's path leaves the archive.")
-            continue
-        if member.filename.rsplit("/", 1)[-1].startswith(".") or "__MACOSX/" in member.filename:
-            continue  # operating-system litter, not a user's image
-        try:
-            with archive.open(member) as fh:
-                content = fh.read(member.file_size + 1)
-        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
-            outcome.reject(shown, "corrupt_archive", "The zip member cannot be read.")
-            continue
-        if len(content) > member.file_size:
-            outcome.reject(shown, "corrupt_archive", "The zip member is larger than its header says.")
-            continue
-        yield shown, content
+    except Exception as exc:  # BadZipFile, OSError, struct errors, bad names...: the archive is unusable
+        raise Rejected("corrupt_archive", "The zip file is corrupt.") from exc
+    if len(members) > limits.max_files:
+        raise Rejected("too_many_files", f"The zip holds {len(members)} files; at most {limits.max_files}.")
+    if sum(m.file_size for m in members) > limits.max_unzipped:
+        raise Rejected("archive_too_large", f"The zip expands to more than {limits.max_unzipped:,} bytes.")
+    return archive, members
 
 
-def store_upload(
-    catalog: Catalog,
-    collection_id: str,
-    files: list[tuple[str, bytes]],
-    *,
-    max_files: int,
-    max_pixels: int,
-    max_unzipped: int,
-) -> UploadOutcome:
-    """Validate and store each file (blocking; run it on a worker thread)."""
-    outcome = UploadOutcome()
-    count = 0
-    for raw_name, data in files:
+def read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limits: UploadLimits) -> bytes:
+    """One member's bytes, read no further than its header promises, or Rejected."""
+    if member.flag_bits & _ENCRYPTED:
+        raise Rejected("encrypted_member", "The zip member is encrypted; zip it without a password.")
+    if member.file_size > limits.max_image_bytes:
+        raise Rejected("file_too_large", f"The file exceeds {limits.max_image_bytes:,} bytes.")
+    try:
+        with archive.open(member) as fh:
+            content = fh.read(member.file_size + 1)
+    except NotImplementedError as exc:
+        raise Rejected(
+            "unsupported_compression", "The zip member's compression method is not supported."
+        ) from exc
+    except Exception as exc:  # zlib.error, LZMAError, EOFError, a bad CRC...: this member only is unreadable
+        raise Rejected("corrupt_archive", "The zip member cannot be read.") from exc
+    if len(content) > member.file_size:
+        raise Rejected("corrupt_archive", "The zip member is larger than its header says.")
+    return content
+
+
+class _Upload:
+    def __init__(self, catalog: Catalog, pool: ImagePool, collection_id: str, limits: UploadLimits) -> None:
+        self.catalog = catalog
+        self.pool = pool
+        self.collection_id = collection_id
+        self.limits = limits
+        self.outcome = UploadOutcome()
+
+    async def file(self, raw_name: str, data: bytes) -> None:
         if unsafe_path(raw_name):
-            outcome.reject(raw_name[:255], "unsafe_path", "The file name climbs out of its folder.")
-            continue
-        for name, content in expand(clean_filename(raw_name), data, outcome, max_files, max_unzipped):
-            count += 1
-            if count > max_files:
-                outcome.reject(name, "too_many_files", f"At most {max_files} images per upload.")
+            self.outcome.reject(raw_name[:255], "unsafe_path", "The file name climbs out of its folder.")
+        elif data.startswith(ZIP_MAGIC):
+            await self.archive(clean_filename(raw_name), data)
+        else:
+            await self.image(clean_filename(raw_name), data)
+
+    async def archive(self, name: str, data: bytes) -> None:
+        try:
+            archive, members = await self.pool.run(open_archive, data, self.limits)
+        except Rejected as exc:
+            self.outcome.reject(name, exc.code, exc.message)
+            return
+        for member in members:
+            shown = clean_filename(member.filename)
+            if unsafe_path(member.filename):
+                self.outcome.reject(
+                    member.filename[:255], "unsafe_path", "The zip member's path leaves the archive."
+                )
+                continue
+            if _litter(member.filename):
                 continue
             try:
-                record, duplicate = catalog.store_image(collection_id, name, content, max_pixels)
-            except ImageDecodeError as exc:
-                outcome.reject(name, exc.code, exc.message)
+                content = await self.pool.run(read_member, archive, member, self.limits)
+            except Rejected as exc:
+                self.outcome.reject(shown, exc.code, exc.message)
                 continue
-            item = UploadedImage(image_id=record.image_id, filename=record.filename)
-            (outcome.duplicates if duplicate else outcome.accepted).append(item)
-    return outcome
+            await self.image(shown, content)
+
+    async def image(self, name: str, data: bytes) -> None:
+        self.outcome.count += 1
+        if self.outcome.count > self.limits.max_files:
+            self.outcome.reject(name, "too_many_files", f"At most {self.limits.max_files} images per upload.")
+            return
+        if len(data) > self.limits.max_image_bytes:
+            self.outcome.reject(
+                name, "file_too_large", f"The file exceeds {self.limits.max_image_bytes:,} bytes."
+            )
+            return
+        try:
+            record, duplicate = await self.pool.run(
+                self.catalog.store_image, self.collection_id, name, data, self.limits.max_pixels
+            )
+        except ImageDecodeError as exc:
+            self.outcome.reject(name, exc.code, exc.message)
+            return
+        item = UploadedImage(image_id=record.image_id, filename=record.filename)
+        (self.outcome.duplicates if duplicate else self.outcome.accepted).append(item)
+
+
+async def store_upload(
+    catalog: Catalog,
+    pool: ImagePool,
+    collection_id: str,
+    files: list[tuple[str, bytes]],
+    limits: UploadLimits,
+) -> UploadOutcome:
+    """Validate and store each file; duplicates (same bytes, same collection) are found before decoding."""
+    upload = _Upload(catalog, pool, collection_id, limits)
+    for raw_name, data in files:
+        await upload.file(raw_name, data)
+    return upload.outcome

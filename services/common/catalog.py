@@ -19,8 +19,8 @@ from pydantic import BaseModel
 from services.common.images import (
     DEFAULT_MAX_PIXELS,
     THUMBNAIL_CONTENT_TYPE,
-    decode,
-    make_thumbnail,
+    PreparedImage,
+    prepare,
 )
 from services.common.storage import ObjectNotFound, ObjectStore
 
@@ -117,31 +117,51 @@ class Catalog:
     ) -> tuple[ImageRecord, bool]:
         """Validate, store bytes and thumbnail, then the record. Returns (record, was_duplicate).
 
+        A duplicate is found from the content hash before any pixel is decoded; a half-written image
+        (bytes without a record, a record without its thumbnail...) is written again, whole.
         Raises ImageDecodeError before anything is stored when the bytes are not an image.
         """
-        decoded = decode(data, max_pixels=max_pixels)
-        digest = hashlib.sha256(data).hexdigest()
-        image_id = image_id_for(collection_id, digest)
-        existing = self.get_image(image_id)
+        existing = self.complete_image(collection_id, data)
         if existing is not None:
             return existing, True
-        thumb = make_thumbnail(decoded.image)
-        self.store.put(image_key(collection_id, image_id), data, decoded.content_type, {"image-id": image_id})
-        self.store.put(thumbnail_key(collection_id, image_id), thumb, THUMBNAIL_CONTENT_TYPE)
+        return self.put_image(collection_id, filename, data, prepare(data, max_pixels=max_pixels)), False
+
+    def complete_image(self, collection_id: str, data: bytes) -> ImageRecord | None:
+        """The stored image of these bytes when every part is there: bytes, thumbnail, record, membership."""
+        image_id = image_id_for(collection_id, hashlib.sha256(data).hexdigest())
+        record = self.get_image(image_id)
+        if record is None:
+            return None
+        parts = (
+            image_key(collection_id, image_id),
+            thumbnail_key(collection_id, image_id),
+            _member_prefix(collection_id) + image_id,
+        )
+        return record if all(self.store.stat(key) is not None for key in parts) else None
+
+    def put_image(
+        self, collection_id: str, filename: str | None, data: bytes, prepared: PreparedImage
+    ) -> ImageRecord:
+        """Write every part of an image in order (each write replaces what a crashed try left)."""
+        digest = hashlib.sha256(data).hexdigest()
+        image_id = image_id_for(collection_id, digest)
+        meta = {"image-id": image_id}
+        self.store.put(image_key(collection_id, image_id), data, prepared.content_type, meta)
+        self.store.put(thumbnail_key(collection_id, image_id), prepared.thumbnail, THUMBNAIL_CONTENT_TYPE)
         record = ImageRecord(
             image_id=image_id,
             collection_id=collection_id,
             filename=clean_filename(filename),
-            width=decoded.width,
-            height=decoded.height,
-            content_type=decoded.content_type,
+            width=prepared.width,
+            height=prepared.height,
+            content_type=prepared.content_type,
             size=len(data),
             sha256=digest,
             created_at=datetime.now(UTC),
         )
         self.store.put(_image_meta(image_id), record.model_dump_json().encode(), "application/json")
         self.store.put(_member_prefix(collection_id) + image_id, b"", "application/octet-stream")
-        return record, False
+        return record
 
     def get_image(self, image_id: str) -> ImageRecord | None:
         try:

@@ -25,6 +25,9 @@ ALLOWED_FORMATS: dict[str, str] = {
     "MPO": "image/jpeg",  # multi-picture JPEG from phone cameras; the first frame is a JPEG
 }
 DEFAULT_MAX_PIXELS = 50_000_000
+# Bytes one image file may have: the encoder's limit and the gateway's, so an image the encoder
+# would refuse is refused at upload instead of being stored and never becoming searchable.
+DEFAULT_MAX_IMAGE_BYTES = 20 * 1024 * 1024
 
 _PILLOW_FORMATS = [f for f in ALLOWED_FORMATS if f != "MPO"]  # Pillow opens MPO through its JPEG plugin
 
@@ -179,3 +182,19 @@ def make_thumbnail(image: Image.Image, size: int = THUMBNAIL_SIZE, quality: int 
     out = io.BytesIO()
     thumb.save(out, format="WEBP", quality=quality, method=4)
     return out.getvalue()
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """What storing an image needs from its pixels; small, so it crosses a pool boundary cheaply."""
+
+    content_type: str
+    width: int
+    height: int
+    thumbnail: bytes
+
+
+def prepare(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> PreparedImage:
+    """Decode and thumbnail untrusted bytes (the CPU-heavy part of storing one), or ImageDecodeError."""
+    decoded = decode(data, max_pixels=max_pixels)
+    return PreparedImage(decoded.content_type, decoded.width, decoded.height, make_thumbnail(decoded.image))

@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from services.common.images import DEFAULT_MAX_PIXELS
+from services.common.images import DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_PIXELS
 from services.common.settings import ServiceSettings
 
 
@@ -44,7 +44,7 @@ class EncoderSettings(ServiceSettings):
     max_texts_per_call: int = Field(256, ge=1, description="Texts one request may carry")
     max_text_chars: int = Field(1000, ge=1, description="Characters one text may have (after NFC)")
     max_images_per_call: int = Field(64, ge=1, description="Images one request may carry")
-    max_image_bytes: int = Field(20 * 1024 * 1024, ge=1, description="Bytes one image file may have")
+    max_image_bytes: int = Field(DEFAULT_MAX_IMAGE_BYTES, ge=1, description="Bytes one image file may have")
     max_request_bytes: int = Field(
         256 * 1024 * 1024, ge=1, description="Bytes one upload request may have, all files together"
     )

@@ -18,7 +18,7 @@ from gateway.deps import (
     ResourcesDep,
     UploadCollectionDep,
 )
-from gateway.uploads import store_upload
+from gateway.uploads import UploadLimits, store_upload
 from services.common.catalog import CollectionRecord
 from services.common.errors import ApiError
 from services.common.schemas.indexer import FolderSource, JobRequest, ObjectsSource, PrefixSource
@@ -102,16 +102,9 @@ async def upload_images(
     s = res.settings
     if len(files) > s.max_files_per_upload:
         raise ApiError(422, "too_many_files", f"At most {s.max_files_per_upload} files per upload.")
-    payload = [(f.filename or "image", await f.read()) for f in files]
-    outcome = await asyncio.to_thread(
-        store_upload,
-        res.catalog,
-        collection.id,
-        payload,
-        max_files=s.max_files_per_upload,
-        max_pixels=s.max_image_pixels,
-        max_unzipped=s.max_zip_uncompressed_bytes,
-    )
+    async with res.images.admit():  # 503 + Retry-After when the image pool is full
+        payload = [(f.filename or "image", await f.read()) for f in files]
+        outcome = await store_upload(res.catalog, res.images, collection.id, payload, UploadLimits.of(s))
     # Duplicates are indexed again too: indexing is idempotent, and a retried upload whose
     # first try stored the bytes but never reached the indexer must still become searchable.
     if outcome.rejected and not outcome.accepted and not outcome.duplicates:

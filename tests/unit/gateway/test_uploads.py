@@ -1,32 +1,56 @@
-"""Uploads: single files and zips, with path traversal and bombs refused per member."""
+"""Uploads: single files and zips, with path traversal, bombs and unreadable members refused per member."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
+import sys
+import threading
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from gateway.uploads import UploadOutcome, store_upload
-from services.common.catalog import Catalog
+from gateway.image_pool import ImagePool
+from gateway.uploads import UploadLimits, UploadOutcome, store_upload
+from services.common.catalog import Catalog, image_key, thumbnail_key
+from services.common.errors import ApiError
 from services.common.settings import StorageSettings
 from services.common.storage import open_store
 
 
-def png(color: tuple[int, int, int]) -> bytes:
+def png(color: tuple[int, int, int], size: tuple[int, int] = (40, 30)) -> bytes:
     out = io.BytesIO()
-    Image.new("RGB", (40, 30), color).save(out, format="PNG")
+    Image.new("RGB", size, color).save(out, format="PNG")
     return out.getvalue()
 
 
-def zipped(members: dict[str, bytes]) -> bytes:
+def zipped(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(out, "w", method) as zf:
         for name, data in members.items():
             zf.writestr(name, data)
     return out.getvalue()
+
+
+def spoiled(archive: bytes, name: str, *, encrypt: bool = False) -> bytes:
+    """The archive with one member's compressed bytes garbled, or marked encrypted in both headers."""
+    data = bytearray(archive)
+    info = zipfile.ZipFile(io.BytesIO(archive)).getinfo(name)
+    if encrypt:
+        data[info.header_offset + 6] |= 0x1
+        entry = data.index(b"PK\x01\x02")
+        while not data[entry + 46 :].startswith(name.encode()):
+            entry = data.index(b"PK\x01\x02", entry + 4)
+        data[entry + 8] |= 0x1
+        return bytes(data)
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    for i in range(start + 4, start + info.compress_size - 4):
+        data[i] ^= 0xAB
+    return bytes(data)
 
 
 @pytest.fixture
@@ -34,14 +58,32 @@ def catalog(tmp_path: Path) -> Catalog:
     return Catalog(open_store(StorageSettings(backend="local", local_root=tmp_path)))
 
 
-def _store(catalog: Catalog, files: list[tuple[str, bytes]], **kw: int) -> UploadOutcome:
-    opts = {"max_files": 10, "max_pixels": 50_000_000, "max_unzipped": 10_000_000, **kw}
-    return store_upload(catalog, catalog.create_collection("c").id, files, **opts)
+@pytest.fixture
+def pool() -> Iterator[ImagePool]:
+    images = ImagePool(workers=2, queue=0)
+    yield images
+    images.close()
 
 
-def test_files_are_accepted_rejected_or_duplicate(catalog: Catalog) -> None:
+def _store(
+    catalog: Catalog, pool: ImagePool, files: list[tuple[str, bytes]], cid: str | None = None, **kw: int
+) -> UploadOutcome:
+    opts = {
+        "max_files": 10,
+        "max_pixels": 50_000_000,
+        "max_image_bytes": 1_000_000,
+        "max_unzipped": 10_000_000,
+    }
+    limits = UploadLimits(**{**opts, **kw})
+    cid = cid or catalog.create_collection("c").id
+    return asyncio.run(store_upload(catalog, pool, cid, files, limits))
+
+
+def test_files_are_accepted_rejected_or_duplicate(catalog: Catalog, pool: ImagePool) -> None:
     out = _store(
-        catalog, [("a.png", png((1, 1, 1))), ("b.jpg", b"hello"), ("c.png", png((1, 1, 1))), ("d", b"")]
+        catalog,
+        pool,
+        [("a.png", png((1, 1, 1))), ("b.jpg", b"hello"), ("c.png", png((1, 1, 1))), ("d", b"")],
     )
     assert [a.filename for a in out.accepted] == ["a.png"]
     assert [d.filename for d in out.duplicates] == ["a.png"]
@@ -49,7 +91,7 @@ def test_files_are_accepted_rejected_or_duplicate(catalog: Catalog) -> None:
     assert codes == {"b.jpg": "unsupported_format", "d": "empty_file"}
 
 
-def test_zip_members_are_checked_one_by_one(catalog: Catalog) -> None:
+def test_zip_members_are_checked_one_by_one(catalog: Catalog, pool: ImagePool) -> None:
     archive = zipped(
         {
             "photos/đỏ.png": png((255, 0, 0)),
@@ -59,7 +101,7 @@ def test_zip_members_are_checked_one_by_one(catalog: Catalog) -> None:
             "notes.txt": b"ghi chu",
         }
     )
-    out = _store(catalog, [("album.zip", archive)])
+    out = _store(catalog, pool, [("album.zip", archive)])
     assert [a.filename for a in out.accepted] == ["đỏ.png"]
     codes = {r.filename: r.error.code for r in out.rejected}
     assert codes == {
@@ -69,16 +111,106 @@ def test_zip_members_are_checked_one_by_one(catalog: Catalog) -> None:
     }
 
 
-def test_zip_bomb_is_refused_before_reading(catalog: Catalog) -> None:
+@pytest.mark.parametrize(
+    ("method", "encrypt", "code"),
+    [
+        (zipfile.ZIP_STORED, True, "encrypted_member"),
+        (zipfile.ZIP_DEFLATED, False, "corrupt_archive"),  # zlib.error
+        (zipfile.ZIP_LZMA, False, "corrupt_archive"),  # LZMAError
+        (zipfile.ZIP_BZIP2, False, "corrupt_archive"),  # OSError
+    ],
+)
+def test_an_unreadable_member_is_rejected_and_its_neighbours_kept(
+    catalog: Catalog, pool: ImagePool, method: int, encrypt: bool, code: str
+) -> None:
+    # Large enough that garbling the compressed bytes breaks the stream, not just the checksum.
+    bad = png((9, 9, 9), (300, 200)) + bytes(range(256)) * 40
+    members = {"first.png": png((1, 0, 0)), "bad.png": bad, "last.png": png((0, 0, 1))}
+    archive = spoiled(zipped(members, method), "bad.png", encrypt=encrypt)
+    out = _store(catalog, pool, [("album.zip", archive)])
+    assert [a.filename for a in out.accepted] == ["first.png", "last.png"]
+    assert [(r.filename, r.error.code) for r in out.rejected] == [("bad.png", code)]
+
+
+def test_zip_bomb_is_refused_before_reading(catalog: Catalog, pool: ImagePool) -> None:
     bomb = zipped({"big.bin": b"\x00" * 5_000_000})
     assert len(bomb) < 50_000
-    out = _store(catalog, [("bomb.zip", bomb)], max_unzipped=1_000_000)
+    out = _store(catalog, pool, [("bomb.zip", bomb)], max_unzipped=1_000_000)
     assert [r.error.code for r in out.rejected] == ["archive_too_large"]
     assert catalog.store.list_keys("images/") == []
 
 
-def test_too_many_files(catalog: Catalog) -> None:
+def test_too_many_files(catalog: Catalog, pool: ImagePool) -> None:
     files = [(f"{i}.png", png((i, i, i))) for i in range(4)]
-    out = _store(catalog, files, max_files=3)
+    out = _store(catalog, pool, files, max_files=3)
     assert len(out.accepted) == 3
     assert [r.error.code for r in out.rejected] == ["too_many_files"]
+
+
+def test_an_image_over_the_byte_limit_is_refused_file_or_member(catalog: Catalog, pool: ImagePool) -> None:
+    big = png((5, 5, 5), (600, 600)) + b"\x00" * 20_000
+    out = _store(
+        catalog, pool, [("big.png", big), ("album.zip", zipped({"big2.png": big}))], max_image_bytes=20_000
+    )
+    assert [(r.filename, r.error.code) for r in out.rejected] == [
+        ("big.png", "file_too_large"),
+        ("big2.png", "file_too_large"),
+    ]
+    assert catalog.store.list_keys("images/") == []
+
+
+def test_a_duplicate_is_found_by_its_hash_before_it_is_decoded(catalog: Catalog, pool: ImagePool) -> None:
+    cid = catalog.create_collection("c").id
+    photo = png((3, 4, 5), (200, 100))
+    assert len(_store(catalog, pool, [("a.png", photo)], cid).accepted) == 1
+    # A pixel limit the image breaks: decoding it again would reject it; the hash finds it first.
+    again = _store(catalog, pool, [("b.png", photo)], cid, max_pixels=100)
+    assert [d.filename for d in again.duplicates] == ["a.png"] and not again.rejected
+
+
+@pytest.mark.parametrize("lost", ["thumbnail", "membership", "record"])
+def test_a_retried_upload_repairs_a_half_written_image(catalog: Catalog, pool: ImagePool, lost: str) -> None:
+    cid = catalog.create_collection("c").id
+    photo = png((7, 7, 7), (300, 200))
+    record = _store(catalog, pool, [("a.png", photo)], cid).accepted[0]
+    key = {
+        "thumbnail": thumbnail_key(cid, record.image_id),
+        "membership": f"meta/members/{cid}/{record.image_id}",
+        "record": f"meta/images/{record.image_id}.json",
+    }[lost]
+    catalog.store.delete(key)  # what a crash between two writes leaves
+    retried = _store(catalog, pool, [("a.png", photo)], cid)
+    assert [a.image_id for a in retried.accepted] == [record.image_id] and not retried.duplicates
+    assert catalog.store.stat(key) is not None
+    assert catalog.image_ids(cid) == [record.image_id]
+    assert catalog.store.get(image_key(cid, record.image_id)) == photo
+
+
+def test_image_work_runs_on_the_pool_threads_behind_other_work(pool: ImagePool) -> None:
+    def where() -> tuple[str, int]:
+        return threading.current_thread().name, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    name, nice = asyncio.run(pool.run(where))
+    assert name.startswith("gateway-images")
+    if sys.platform == "linux":
+        assert nice > os.getpriority(os.PRIO_PROCESS, 0)
+
+
+def test_a_full_pool_refuses_with_503_and_retry_after() -> None:
+    images = ImagePool(workers=1, queue=1)
+
+    async def scenario() -> ApiError:
+        async with images.admit(), images.admit():
+            with pytest.raises(ApiError) as refused:
+                async with images.admit():
+                    pass
+        async with images.admit():  # places are given back
+            pass
+        return refused.value
+
+    try:
+        err = asyncio.run(scenario())
+    finally:
+        images.close()
+    assert (err.status, err.code) == (503, "uploads_busy")
+    assert err.headers == {"Retry-After": "2"}
