@@ -36,6 +36,7 @@ BENCHES = [
     Bench("ingest", "Ingestion", ["-m", "bench.ingest_bench"], True),
     Bench("encoder", "Encoder", ["-m", "bench.encoder_bench"], False),
     Bench("index", "Index", ["-m", "bench.index_bench"], True),
+    Bench("deletes", "Deletions", ["-m", "bench.deletes_bench"], False),
 ]
 
 

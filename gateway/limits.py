@@ -1,4 +1,4 @@
-"""Request body limit, enforced before the body is read: a 413 from the header alone when it can."""
+"""Request body limit: a 413 from the header alone when it can, else as soon as the stream runs over."""
 
 from __future__ import annotations
 
@@ -25,22 +25,29 @@ class BodyLimitMiddleware:
             await self._reject(scope, receive, send)
             return
         seen = 0
-        started = False
+        exceeded = started = replaced = False
 
         async def _receive() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    exceeded = True
                     raise BodyTooLarge
             return message
 
         async def _send(message: Message) -> None:
-            nonlocal started
+            # An answer begun after the body ran over is the app's view of the interrupted read
+            # (a body parser makes it a 400, a handler may catch it): the 413 replaces it.
+            nonlocal started, replaced
             if message["type"] == "http.response.start":
                 started = True
-            await send(message)
+                replaced = exceeded
+                if replaced:
+                    await self._reject(scope, receive, send)
+            if not replaced:
+                await send(message)
 
         try:
             await self.app(scope, _receive, _send)

@@ -290,4 +290,23 @@ describe("App", () => {
     );
     expect(screen.getByText("Không có ảnh mới nào để lập chỉ mục.")).toBeInTheDocument();
   });
+
+  it("shows the key's role and hides what it may not do", async () => {
+    window.history.replaceState(null, "", "/");
+    fakeApi({
+      "GET /me": () =>
+        json({ role: "read", key_id: "key:1", auth_required: true, permissions: ["read", "search"] }),
+      "GET /collections": () => json({ items: [collection({ shared: true, writable: false })] }),
+    });
+    const { user } = renderUi(<App />);
+    expect(await screen.findByText("Khoá chỉ đọc")).toHaveAttribute(
+      "title",
+      "Khoá này chỉ được tìm kiếm và xem ảnh.",
+    );
+    await user.click(await screen.findByRole("button", { name: /Hình khối\s*3 ảnh/ }));
+    expect(screen.getByText("Khoá API này không được tải ảnh vào thư mục này.")).toBeInTheDocument();
+    expect(screen.queryByTestId("dropzone")).toBeNull();
+    expect(screen.queryByRole("button", { name: "Xoá thư mục Hình khối" })).toBeNull();
+    expect(screen.queryByRole("textbox", { name: "Tên thư mục mới" })).toBeNull();
+  });
 });

@@ -9,6 +9,7 @@ import { SearchBar } from "./components/SearchBar";
 import { UploadPanel } from "./components/UploadPanel";
 import { useAuth } from "./hooks/useAuth";
 import { useCollections } from "./hooks/useCollections";
+import { may, useIdentity } from "./hooks/useIdentity";
 import { useImage } from "./hooks/useImage";
 import { useSearch, type SearchSource } from "./hooks/useSearch";
 import { useUpload } from "./hooks/useUpload";
@@ -22,6 +23,7 @@ export function App() {
   const [url, navigate] = useUrlState();
   const auth = useAuth();
   const collections = useCollections(auth.version);
+  const identity = useIdentity(auth.version);
   const [file, setFile] = useState<{ file: File; token: number } | null>(null);
   const [attempt, setAttempt] = useState(0);
 
@@ -73,7 +75,7 @@ export function App() {
   return (
     <div className="app">
       <div className="page" inert={dialogOpen}>
-        <Header onApiKey={auth.askKey} />
+        <Header onApiKey={auth.askKey} identity={identity} />
         <div className="layout">
           <aside className="sidebar">
             <CollectionsPanel
@@ -84,6 +86,7 @@ export function App() {
               onSelect={(id) => navigate({ c: id, img: null })}
               onCreate={collections.create}
               onDelete={collections.remove}
+              canCreate={may(identity, "create")}
             />
             <UploadPanel
               collection={selected}

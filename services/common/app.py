@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.common.errors import install_error_handlers
+from services.common.errors import UnhandledErrorMiddleware, install_error_handlers
 from services.common.health import health_router
 from services.common.metrics import MetricsMiddleware, ServiceMetrics, metrics_endpoint
 
@@ -56,6 +56,7 @@ def create_service_app(
     install_error_handlers(app)
     app.include_router(health_router(service))
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    app.add_middleware(UnhandledErrorMiddleware)  # innermost: metrics and headers see its 500
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(SecurityHeadersMiddleware)
     return app

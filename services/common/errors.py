@@ -1,7 +1,8 @@
 """One error shape for every API: `{"error": {"code", "message", "details"}}`.
 
 Handlers turn every failure into that body with the right status; a bug becomes a 500
-with a request id in the logs, never a stack trace in the response.
+with a request id in the logs, never a stack trace in the response, and the connection it
+came on stays open for the client's next request.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +98,41 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-        ref = uuid.uuid4().hex[:12]
-        log.exception("unhandled error %s on %s %s", ref, request.method, request.url.path)
-        return error_response(500, "internal_error", "An internal error occurred.", {"ref": ref})
+        # Only errors of the outer middlewares get here; UnhandledErrorMiddleware takes the app's.
+        return internal_error(request.method, request.url.path, exc)
+
+
+def internal_error(method: str, path: str, exc: BaseException) -> JSONResponse:
+    """The 500 of a bug: logged once with its stack and a reference the client is given."""
+    ref = uuid.uuid4().hex[:12]
+    log.error("unhandled error %s on %s %s", ref, method, path, exc_info=exc)
+    return error_response(500, "internal_error", "An internal error occurred.", {"ref": ref})
+
+
+class UnhandledErrorMiddleware:
+    """An exception the app lets escape becomes the one 500 body, and goes no further.
+
+    Starlette's last-resort handler answers and then re-raises, and the server, seeing an error
+    after an answer, closes the connection: the client's next request on it was reset.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def _send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, _send)
+        except Exception as exc:
+            if started:
+                raise  # half an answer is out: only closing the connection tells the client
+            await internal_error(scope["method"], scope["path"], exc)(scope, receive, send)

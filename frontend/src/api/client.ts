@@ -4,6 +4,7 @@ import { ApiError, errorFrom, networkError } from "./errors";
 import type {
   Collection,
   CollectionList,
+  Identity,
   Image,
   Job,
   SearchPage,
@@ -56,6 +57,7 @@ async function call<T>(method: string, path: string, options: CallOptions = {}):
 const enc = encodeURIComponent;
 
 export const api = {
+  me: (signal?: AbortSignal) => call<Identity>("GET", "/me", { signal }),
   listCollections: (signal?: AbortSignal) =>
     call<CollectionList>("GET", "/collections", { signal }).then((list) => list.items),
   createCollection: (name: string) => call<Collection>("POST", "/collections", { json: { name } }),

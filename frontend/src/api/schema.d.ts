@@ -146,6 +146,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whoami */
+        get: operations["whoami_api_v1_me_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/search": {
         parameters: {
             query?: never;
@@ -253,6 +270,16 @@ export interface components {
             image_count: number;
             /** Name */
             name: string;
+            /**
+             * Shared
+             * @description Visible to every API key; only admin keys may change it
+             */
+            shared: boolean;
+            /**
+             * Writable
+             * @description Whether the calling key may upload into it and delete it
+             */
+            writable: boolean;
         };
         /** CollectionCreate */
         CollectionCreate: {
@@ -261,6 +288,12 @@ export interface components {
              * @example Ảnh du lịch Đà Lạt
              */
             name: string;
+            /**
+             * Shared
+             * @description Visible to every API key instead of only the key creating it (admin keys only)
+             * @default false
+             */
+            shared: boolean;
         };
         /** CollectionList */
         CollectionList: {
@@ -289,6 +322,29 @@ export interface components {
              * @constant
              */
             status: "ok";
+        };
+        /**
+         * Identity
+         * @description What the calling API key may do.
+         */
+        Identity: {
+            /**
+             * Auth Required
+             * @description Whether the gateway requires API keys at all
+             */
+            auth_required: boolean;
+            /**
+             * Key Id
+             * @description The key's public id (a hash); collections it creates record it
+             */
+            key_id: string;
+            /** Permissions */
+            permissions: ("search" | "read" | "create" | "upload" | "delete" | "import" | "all_collections")[];
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "read" | "write" | "admin";
         };
         /** Image */
         Image: {
@@ -383,8 +439,13 @@ export interface components {
              * @description Search one collection; all when absent
              */
             collection_id?: string | null;
-            /** Min Score */
-            min_score?: number | null;
+            /**
+             * Min Score
+             * @description Drop results scoring below this cosine; `auto`: below the serving model's calibrated relevance threshold (keeps everything when the model has no calibration, and for image queries)
+             * @example auto
+             * @example 0.3
+             */
+            min_score?: number | "auto" | null;
             /**
              * Offset
              * @default 0
@@ -404,14 +465,34 @@ export interface components {
         };
         /** SearchResponse */
         SearchResponse: {
+            /**
+             * Best Score
+             * @description Score of the best candidate before `min_score`; null when none
+             */
+            best_score: number | null;
             /** Cached */
             cached: boolean;
+            /**
+             * Calibrated
+             * @description Whether the serving model carries a relevance calibration
+             */
+            calibrated: boolean;
+            /**
+             * Empty Reason
+             * @description Why `results` is empty (null when it is not), so a client can say so
+             */
+            empty_reason: ("nothing_indexed" | "no_strong_match" | "below_min_score" | "past_the_end") | null;
             /** Index Version */
             index_version: string;
             /** Model Version */
             model_version: string;
             /** Partial */
             partial: boolean;
+            /**
+             * Relevance Threshold
+             * @description The cosine that separates strong from weak matches for this query, from the serving model's calibration; null when the model has none (pretrained backends) or the query is an image (image-to-image scores follow another distribution)
+             */
+            relevance_threshold: number | null;
             /** Results */
             results: components["schemas"]["SearchResult"][];
             /** Took Ms */
@@ -427,6 +508,11 @@ export interface components {
             filename: string;
             /** Image Id */
             image_id: string;
+            /**
+             * Match
+             * @description `strong` at or above the relevance threshold, else `weak`; null when none applies
+             */
+            match: ("strong" | "weak") | null;
             /** Score */
             score: number;
             /** Thumbnail Url */
@@ -571,6 +657,15 @@ export interface operations {
             };
             /** @description Missing or invalid API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -737,6 +832,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -819,6 +923,15 @@ export interface operations {
             };
             /** @description Missing or invalid API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1085,6 +1198,15 @@ export interface operations {
             };
             /** @description Missing or invalid API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1404,6 +1526,71 @@ export interface operations {
             };
         };
     };
+    whoami_api_v1_me_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Identity"];
+                };
+            };
+            /** @description The request cannot be processed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     search_api_v1_search_post: {
         parameters: {
             query?: never;
@@ -1505,8 +1692,13 @@ export interface operations {
                     collection_id?: string | null;
                     /** Image Id */
                     image_id: string;
-                    /** Min Score */
-                    min_score?: number | null;
+                    /**
+                     * Min Score
+                     * @description Drop results scoring below this cosine; `auto`: below the serving model's calibrated relevance threshold (keeps everything when the model has no calibration, and for image queries)
+                     * @example auto
+                     * @example 0.3
+                     */
+                    min_score?: number | "auto" | null;
                     /**
                      * Offset
                      * @default 0
@@ -1522,6 +1714,9 @@ export interface operations {
                     collection_id?: string;
                     /** Format: binary */
                     file: string;
+                    /** @description A cosine in [-1, 1], or `auto` */
+                    min_score?: string;
+                    offset?: number;
                     top_k?: number;
                 };
             };

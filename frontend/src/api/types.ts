@@ -13,6 +13,8 @@ export type SearchQuery = Schemas["SearchQuery"];
 export type SearchResult = Schemas["SearchResult"];
 export type SearchResponse = Schemas["SearchResponse"];
 export type ErrorBody = Schemas["ErrorBody"];
+export type Identity = Schemas["Identity"];
+export type Role = Identity["role"];
 
 /** Paging and scope shared by the three kinds of search. */
 export interface SearchPage {

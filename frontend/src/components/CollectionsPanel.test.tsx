@@ -14,6 +14,7 @@ function setup(overrides: Partial<Parameters<typeof CollectionsPanel>[0]> = {}) 
     onSelect: vi.fn(),
     onCreate: vi.fn(async (name: string) => collection({ id: "new", name, image_count: 0 })),
     onDelete: vi.fn(async () => {}),
+    canCreate: true,
     ...overrides,
   };
   return { props, ...renderUi(<CollectionsPanel {...props} />) };
@@ -55,6 +56,17 @@ describe("CollectionsPanel", () => {
     });
     await user.type(screen.getByRole("textbox", { name: "Tên thư mục mới" }), "X{Enter}");
     expect(await screen.findByRole("alert")).toHaveTextContent("Dịch vụ tạm thời không phản hồi");
+  });
+
+  it("offers delete only on folders the key may change, and no create form to a read-only key", () => {
+    setup({
+      items: [collection(), collection({ id: "c2", name: "Dùng chung", shared: true, writable: false })],
+      canCreate: false,
+    });
+    expect(screen.getByRole("button", { name: "Xoá thư mục Hình khối" })).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Xoá thư mục Dùng chung" })).not.toBeInTheDocument();
+    expect(screen.queryByRole("textbox", { name: "Tên thư mục mới" })).not.toBeInTheDocument();
+    expect(screen.getByText(/chỉ được tìm kiếm và xem ảnh/)).toBeInTheDocument();
   });
 
   it("has an honest empty state", () => {

@@ -12,9 +12,20 @@ interface Props {
   onSelect: (id: string | null) => void;
   onCreate: (name: string) => Promise<Collection>;
   onDelete: (id: string) => Promise<void>;
+  /** Whether the API key may create folders; each folder says itself whether it may delete it. */
+  canCreate: boolean;
 }
 
-export function CollectionsPanel({ items, loading, error, selectedId, onSelect, onCreate, onDelete }: Props) {
+export function CollectionsPanel({
+  items,
+  loading,
+  error,
+  selectedId,
+  onSelect,
+  onCreate,
+  onDelete,
+  canCreate,
+}: Props) {
   const { t, errorText } = useI18n();
   const [name, setName] = useState("");
   const [busy, setBusy] = useState(false);
@@ -103,17 +114,19 @@ export function CollectionsPanel({ items, loading, error, selectedId, onSelect, 
                   <span className="collection-name">{c.name}</span>
                   <span className="count">{t("imageCount", { n: c.image_count })}</span>
                 </button>
-                <button
-                  type="button"
-                  className="icon-button"
-                  aria-label={t("deleteCollection", { name: c.name })}
-                  title={t("deleteCollection", { name: c.name })}
-                  onClick={() => setConfirming(c.id)}
-                >
-                  <svg viewBox="0 0 24 24" aria-hidden="true">
-                    <path d="M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13" />
-                  </svg>
-                </button>
+                {c.writable && (
+                  <button
+                    type="button"
+                    className="icon-button"
+                    aria-label={t("deleteCollection", { name: c.name })}
+                    title={t("deleteCollection", { name: c.name })}
+                    onClick={() => setConfirming(c.id)}
+                  >
+                    <svg viewBox="0 0 24 24" aria-hidden="true">
+                      <path d="M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13" />
+                    </svg>
+                  </button>
+                )}
               </div>
             )}
           </li>
@@ -126,18 +139,21 @@ export function CollectionsPanel({ items, loading, error, selectedId, onSelect, 
           {errorText(shown.code)}
         </p>
       )}
-      <form className="create" onSubmit={create}>
-        <input
-          aria-label={t("newCollection")}
-          placeholder={t("newCollection")}
-          value={name}
-          maxLength={200}
-          onChange={(e) => setName(e.target.value)}
-        />
-        <button type="submit" className="button" disabled={busy || !name.trim()}>
-          {t("create")}
-        </button>
-      </form>
+      {!canCreate && <p className="muted">{t("readOnlyKey")}</p>}
+      {canCreate && (
+        <form className="create" onSubmit={create}>
+          <input
+            aria-label={t("newCollection")}
+            placeholder={t("newCollection")}
+            value={name}
+            maxLength={200}
+            onChange={(e) => setName(e.target.value)}
+          />
+          <button type="submit" className="button" disabled={busy || !name.trim()}>
+            {t("create")}
+          </button>
+        </form>
+      )}
     </section>
   );
 }

@@ -1,6 +1,10 @@
+import type { Identity } from "../api/types";
 import { useI18n } from "../i18n/I18n";
 
-export function Header({ onApiKey }: { onApiKey: () => void }) {
+const ROLE_LABEL = { read: "roleRead", write: "roleWrite", admin: "roleAdmin" } as const;
+const ROLE_HINT = { read: "roleReadHint", write: "roleWriteHint", admin: "roleAdminHint" } as const;
+
+export function Header({ onApiKey, identity }: { onApiKey: () => void; identity: Identity | null }) {
   const { t, lang, setLang } = useI18n();
   return (
     <header className="header">
@@ -14,6 +18,11 @@ export function Header({ onApiKey }: { onApiKey: () => void }) {
         <span className="brand-tagline">{t("tagline")}</span>
       </a>
       <nav className="header-actions">
+        {identity?.auth_required && (
+          <span className="role-badge" data-role={identity.role} title={t(ROLE_HINT[identity.role])}>
+            {t(ROLE_LABEL[identity.role])}
+          </span>
+        )}
         <button type="button" className="link-button" onClick={onApiKey}>
           {t("apiKeyButton")}
         </button>

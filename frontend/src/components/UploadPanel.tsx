@@ -103,6 +103,8 @@ export function UploadPanel({ collection, state, onFiles }: Props) {
       </h2>
       {collection === null ? (
         <p className="muted">{t("pickCollectionFirst")}</p>
+      ) : !collection.writable ? (
+        <p className="muted">{t("uploadNotAllowed")}</p>
       ) : (
         <div
           className={`dropzone${over ? " over" : ""}${enabled ? "" : " disabled"}`}

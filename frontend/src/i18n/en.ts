@@ -5,6 +5,14 @@ export const en: Messages = {
   language: "Language",
   switchLanguage: "Tiếng Việt",
   apiKeyButton: "API key",
+  roleRead: "Read-only key",
+  roleWrite: "Read-write key",
+  roleAdmin: "Admin key",
+  roleReadHint: "This key may search and view images.",
+  roleWriteHint: "This key may search, create folders, and upload and delete in its own folders.",
+  roleAdminHint: "This key may do everything in every folder, including imports from the server.",
+  readOnlyKey: "This API key may search and view images, not create folders.",
+  uploadNotAllowed: "This API key may not upload into this folder.",
 
   collections: "Image folders",
   allCollections: "All folders",
@@ -101,5 +109,7 @@ export const enErrors: Record<string, string> = {
   invalid_name: "The folder name is not valid.",
   invalid_request: "The request is not valid.",
   unavailable: "A service is not answering right now; try again shortly.",
+  forbidden: "This API key may not do that.",
+  not_owner: "This folder is shared; only an admin key may change it.",
   unknown: "Something went wrong ({code}).",
 };

@@ -4,6 +4,14 @@ export const vi = {
   language: "Ngôn ngữ",
   switchLanguage: "English",
   apiKeyButton: "Khoá API",
+  roleRead: "Khoá chỉ đọc",
+  roleWrite: "Khoá đọc và ghi",
+  roleAdmin: "Khoá quản trị",
+  roleReadHint: "Khoá này chỉ được tìm kiếm và xem ảnh.",
+  roleWriteHint: "Khoá này được tìm kiếm, tạo thư mục, tải ảnh lên và xoá trong các thư mục của chính nó.",
+  roleAdminHint: "Khoá này được làm mọi việc trên mọi thư mục, kể cả nhập ảnh từ máy chủ.",
+  readOnlyKey: "Khoá API này chỉ được tìm kiếm và xem ảnh, không được tạo thư mục.",
+  uploadNotAllowed: "Khoá API này không được tải ảnh vào thư mục này.",
 
   collections: "Thư mục ảnh",
   allCollections: "Tất cả thư mục",
@@ -102,5 +110,7 @@ export const viErrors: Record<string, string> = {
   invalid_name: "Tên thư mục không hợp lệ.",
   invalid_request: "Yêu cầu không hợp lệ.",
   unavailable: "Dịch vụ tạm thời không phản hồi; hãy thử lại sau.",
+  forbidden: "Khoá API này không được làm việc này.",
+  not_owner: "Thư mục này dùng chung; chỉ khoá quản trị mới được thay đổi nó.",
   unknown: "Đã xảy ra lỗi ({code}).",
 };

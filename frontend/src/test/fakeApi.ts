@@ -42,7 +42,15 @@ export function fakeApi(routes: Record<string, Handler>) {
 }
 
 export function collection(overrides: Partial<Collection> = {}): Collection {
-  return { id: "c1", name: "Hình khối", image_count: 3, created_at: "2025-01-01T00:00:00Z", ...overrides };
+  return {
+    id: "c1",
+    name: "Hình khối",
+    image_count: 3,
+    created_at: "2025-01-01T00:00:00Z",
+    shared: false,
+    writable: true,
+    ...overrides,
+  };
 }
 
 export function result(i: number, overrides: Partial<SearchResult> = {}): SearchResult {
