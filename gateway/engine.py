@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from redis.exceptions import RedisError
 
-from gateway.candidates import Candidates, CorruptCandidates
+from gateway.candidates import Candidates, CorruptCandidates, LocalCandidates
 from gateway.deps import Resources, collection_or_404
 from gateway.fanout import FanOutClient
 from gateway.hydrate import Hydrator
@@ -34,6 +34,7 @@ from services.common.shards import collection_index
 log = logging.getLogger(__name__)
 MODEL_INFO_TTL_S = 10.0
 COLLECTIONS_TTL_S = 2.0
+LOCAL_CANDIDATE_BYTES = 32 << 20
 NO_CANDIDATES = Candidates([], [], np.zeros(0, np.float32), 0, exhaustive=True)
 
 
@@ -74,19 +75,24 @@ class SearchEngine:
         self.res = res
         self._embed_flight: SingleFlight[np.ndarray] = SingleFlight()
         self._candidate_flight: SingleFlight[Fetched] = SingleFlight()
+        self._info_flight: SingleFlight[ModelInfo] = SingleFlight()
         self._model_info: tuple[float, ModelInfo] | None = None
+        self._local = LocalCandidates(LOCAL_CANDIDATE_BYTES, res.settings.result_cache_ttl_s)
         self._collections: tuple[float, list[str]] | None = None
         self.fan = FanOutClient(res.search, res.settings.search_timeout_s)
         self.hydrator = Hydrator(res)
 
     async def model_info(self) -> ModelInfo:
         """The serving model (version, relevance threshold), asked of the encoder every few seconds."""
-        now = time.monotonic()
-        if self._model_info and now - self._model_info[0] < MODEL_INFO_TTL_S:
+        if self._model_info and time.monotonic() - self._model_info[0] < MODEL_INFO_TTL_S:
             return self._model_info[1]
-        info = await self.res.encoder.model_info()
-        self._model_info = (now, info)
-        return info
+
+        async def ask() -> ModelInfo:
+            info = await self.res.encoder.model_info()
+            self._model_info = (time.monotonic(), info)
+            return info
+
+        return await self._info_flight.run("model", ask)
 
     async def _collection_ids(self) -> list[str]:
         """All collections, listed from storage at most every few seconds (new ones start empty)."""
@@ -199,7 +205,10 @@ class SearchEngine:
         exclude: list[str],
         end: int,
     ) -> Fetched:
-        """The query's candidate list: from the cache when it holds ranks `[0, end)`, else one fan-out."""
+        """The query's candidate list: from a cache when it holds ranks `[0, end)`, else one fan-out."""
+        local = self._local.get(key)
+        if local is not None and local.covers(end):
+            return Fetched(local, cached=True)
         raw = await self.res.guarded_cache.get(key)
         if raw is not None:
             try:
@@ -207,6 +216,7 @@ class SearchEngine:
             except CorruptCandidates as exc:
                 log.warning("unreadable cached candidates %s: %s", key, exc)
             else:
+                self._local.put(key, candidates, len(raw))
                 if candidates.covers(end):
                     return Fetched(candidates, cached=True)
 
@@ -230,6 +240,7 @@ class SearchEngine:
             if not fan.partial and not lagging:
                 settings = self.res.settings
                 data = candidates.encode(settings.candidate_cache_max_bytes)
+                self._local.put(key, Candidates.decode(data), len(data))  # what the shared cache holds
                 await self.res.guarded_cache.set(key, data, settings.result_cache_ttl_s)
             return Fetched(candidates, cached=False, missing=fan.missing, skipped=sorted(fan.skipped))
 

@@ -12,6 +12,7 @@ from collections import OrderedDict
 
 from gateway.api.routes.images import content_path, thumbnail_path
 from gateway.deps import Resources
+from gateway.resilience import SingleFlight
 from services.common.catalog import ImageRecord
 from services.common.schemas.public import Match, SearchResult
 from services.common.schemas.search import Hit
@@ -28,11 +29,16 @@ def match(score: float, threshold: float | None) -> Match | None:
 
 
 class Hydrator:
-    """Image records from a small in-process LRU, then the shared cache, then the catalog."""
+    """Image records from a small in-process LRU, then the shared cache, then the catalog.
+
+    Lookups of one image share one execution: a burst of identical queries hydrates each
+    image once, not once per request.
+    """
 
     def __init__(self, res: Resources) -> None:
         self.res = res
         self._local: OrderedDict[str, tuple[float, ImageRecord]] = OrderedDict()
+        self._flight: SingleFlight[ImageRecord | None] = SingleFlight()
 
     async def results(self, hits: list[Hit], threshold: float | None) -> list[SearchResult]:
         records = await asyncio.gather(*(self.record(h.image_id) for h in hits))
@@ -52,11 +58,13 @@ class Hydrator:
         ]
 
     async def record(self, image_id: str) -> ImageRecord | None:
-        now = time.monotonic()
         local = self._local.get(image_id)
-        if local is not None and local[0] > now:
+        if local is not None and local[0] > time.monotonic():
             self._local.move_to_end(image_id)
             return local[1]
+        return await self._flight.run(image_id, lambda: self._fetch(image_id))
+
+    async def _fetch(self, image_id: str) -> ImageRecord | None:
         key = f"img:{image_id}"
         cached = await self.res.guarded_cache.get(key)
         if cached is not None:
@@ -67,7 +75,7 @@ class Hydrator:
                 return None
             await self.res.guarded_cache.set(key, record.model_dump_json().encode(), RECORD_TTL_S)
         assert record is not None
-        self._local[image_id] = (now + LOCAL_TTL_S, record)
+        self._local[image_id] = (time.monotonic() + LOCAL_TTL_S, record)
         self._local.move_to_end(image_id)
         while len(self._local) > LOCAL_RECORDS:
             self._local.popitem(last=False)
