@@ -4,24 +4,31 @@ It generates the demo images, makes sure the trained demo checkpoint exists (tra
 when missing), starts every service with embedded defaults (a local storage folder, an
 in-process cache unless `REDIS_URL` is set), creates a demo collection, indexes the images
 with a progress bar, prints the UI's address, and stops every service on Ctrl-C or SIGTERM.
+
+Once the images exist, the main thread starts the services and then only waits for a stop
+signal (read from a pipe, see `deploy.lifetime`), so a signal at any moment, twice or during
+start-up, stops every service at once; waiting for readiness and seeding the collection run
+in a thread of their own.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import threading
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
+from deploy.lifetime import Stopped, StopSignals
 from deploy.stack import Ports, Stack, free_port, service_specs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -100,18 +107,67 @@ def seed_collection(api: httpx.Client, images: list[Path]) -> str:
     return str(collection_id)
 
 
+class Background:
+    """One call in a daemon thread; the waiter is woken when it ends and reads its outcome."""
+
+    def __init__(self, work: Callable[[], None], wake: Callable[[], None]) -> None:
+        self.done = False
+        self.error: BaseException | None = None
+        self._work, self._wake = work, wake
+        threading.Thread(target=self._run, name="demo-start-up", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self._work()
+        except BaseException as exc:  # handed to the main thread, which reports it
+            self.error = exc
+        finally:
+            self.done = True
+            self._wake()
+
+
+def prepare(url: str, api_key: str | None, images: list[Path], stop: threading.Event) -> None:
+    """Wait for readiness, then index the images: the start-up after the processes."""
+    headers = {"X-API-Key": api_key} if api_key else {}
+    with httpx.Client(base_url=url, headers=headers, timeout=60) as api:
+        deadline = time.monotonic() + 120
+        while not _ready(api):
+            if time.monotonic() > deadline:
+                raise SystemExit("the services did not become ready; run with DEMO_VERBOSE=1 to see why")
+            if stop.wait(0.5):
+                return
+        seed_collection(api, images)
+
+
+def _ready(api: httpx.Client) -> bool:
+    with contextlib.suppress(httpx.HTTPError):
+        return api.get("/readyz").status_code == 200
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the Tìm Ảnh demo locally.")
     parser.add_argument("--port", type=int, default=int(os.environ.get("DEMO_PORT", "7860")))
-    parser.add_argument("--data-dir", type=Path, default=REPO / "data" / "demo")
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path(os.environ.get("DEMO_DATA_DIR", REPO / "data" / "demo"))
+    )
     parser.add_argument("--images", type=int, default=int(os.environ.get("DEMO_IMAGES", "600")))
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--api-key", default=os.environ.get("DEMO_API_KEY"), help="require this API key")
     parser.add_argument("--auth", action="store_true", help="require a generated API key")
     args = parser.parse_args(argv)
+    with StopSignals() as stop:
+        try:
+            return run(args, stop)
+        except Stopped:
+            print("Stopped.", flush=True)
+            return 0
 
+
+def run(args: argparse.Namespace, stop: StopSignals) -> int:
     ensure_checkpoint()
     images = ensure_images(args.data_dir / "vishapes-vi", args.images, args.image_size)
+    stop.raise_if_received()
     api_key = args.api_key or (secrets.token_urlsafe(24) if args.auth else None)
     env = {
         "STORAGE_BACKEND": "local",
@@ -125,24 +181,23 @@ def main(argv: list[str] | None = None) -> int:
     ports = Ports(gateway=args.port, encoder=free_port(), indexer=free_port(), search=free_port())
     stack = Stack(service_specs(ports, env), cwd=str(REPO), echo=bool(os.environ.get("DEMO_VERBOSE")))
 
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    with stack.running(timeout_s=120):
-        url = f"http://127.0.0.1:{args.port}"
-        headers = {"X-API-Key": api_key} if api_key else {}
-        with httpx.Client(base_url=url, headers=headers, timeout=60) as api:
-            deadline = time.monotonic() + 120
-            while api.get("/readyz").status_code != 200:
-                if time.monotonic() > deadline or stop.is_set():
-                    raise SystemExit("the services did not become ready; run with DEMO_VERBOSE=1 to see why")
-                time.sleep(0.5)
-            seed_collection(api, images)
-        print(f"Tìm Ảnh is ready: {url}", flush=True)
-        if api_key:
-            print(f"API key: {api_key}", flush=True)
-        print("Ctrl-C stops every service.", flush=True)
-        stop.wait()
+    url = f"http://127.0.0.1:{args.port}"
+    abandon = threading.Event()  # tells the start-up thread to give up once services are stopped
+    try:
+        with stack.running(timeout_s=120, stopped=stop.raise_if_received):
+            start_up = Background(lambda: prepare(url, api_key, images, abandon), stop.wake)
+            while not start_up.done:
+                stop.wait()
+                stop.raise_if_received()
+            if start_up.error is not None:
+                raise start_up.error
+            print(f"Tìm Ảnh is ready: {url}", flush=True)
+            if api_key:
+                print(f"API key: {api_key}", flush=True)
+            print("Ctrl-C stops every service.", flush=True)
+            stop.wait()
+    finally:
+        abandon.set()
     print("Stopped.", flush=True)
     return 0
 

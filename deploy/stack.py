@@ -3,7 +3,8 @@
 `python -m deploy.stack` (or `make up`) starts the encoder, indexer, search service and
 gateway on their ports, plus an S3-compatible development server (moto) when no
 `STORAGE_S3_ENDPOINT` is configured and `--s3` is asked for, and stops them all on Ctrl-C
-or SIGTERM. Tests start the stack through the same `Stack` class.
+or SIGTERM (see `deploy.lifetime`: no lock in a signal handler, children that die with
+the runner). Tests start the stack through the same `Stack` class.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import httpx
+
+from deploy.lifetime import Stopped, StopSignals, die_with_parent
 
 
 def free_port() -> int:
@@ -130,7 +133,11 @@ def moto_spec(port: int) -> ProcessSpec:
 
 
 class Stack:
-    """Processes started in order, each waited for, all stopped together (SIGTERM, then SIGKILL)."""
+    """Processes started in order, each waited for, all stopped together (SIGTERM, then SIGKILL).
+
+    Each child leads a process group of its own (so a Ctrl-C reaches only the runner, which
+    stops them in turn) and is killed by the kernel if the thread that started it dies.
+    """
 
     def __init__(self, specs: list[ProcessSpec], *, cwd: str | None = None, echo: bool = True) -> None:
         self.specs = specs
@@ -158,15 +165,21 @@ class Stack:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches the runner, which stops each child in turn
+            preexec_fn=die_with_parent(),  # and a SIGKILLed runner leaves no orphan holding a port
         )
         self.procs[spec.name] = proc
         threading.Thread(target=self._pump, args=(spec.name, proc), daemon=True).start()
         return proc
 
-    def wait_healthy(self, spec: ProcessSpec, timeout_s: float = 60.0) -> None:
+    def wait_healthy(
+        self, spec: ProcessSpec, timeout_s: float = 60.0, stopped: Callable[[], None] | None = None
+    ) -> None:
+        """Poll the health route; `stopped` raises (`Stopped`) to abandon the wait."""
         deadline = time.monotonic() + timeout_s
         proc = self.procs[spec.name]
         while time.monotonic() < deadline:
+            if stopped is not None:
+                stopped()
             if proc.poll() is not None:
                 time.sleep(0.2)  # let the pump thread read the last lines
                 tail = "".join(self.logs.get(spec.name, ()))
@@ -179,12 +192,12 @@ class Stack:
             time.sleep(0.1)
         raise TimeoutError(f"{spec.name} did not answer on {spec.url} within {timeout_s:g}s")
 
-    def start(self, timeout_s: float = 60.0) -> None:
+    def start(self, timeout_s: float = 60.0, stopped: Callable[[], None] | None = None) -> None:
         try:
             for spec in self.specs:
                 self.start_one(spec)
             for spec in self.specs:
-                self.wait_healthy(spec, timeout_s)
+                self.wait_healthy(spec, timeout_s, stopped)
         except BaseException:
             self.stop()
             raise
@@ -209,24 +222,33 @@ class Stack:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
 
-    def stop(self) -> None:
-        for name in reversed(list(self.procs)):
-            self.stop_one(name)
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """SIGTERM to every child's process group at once, SIGKILL to those left at the deadline."""
+        procs = [self.procs.pop(name) for name in reversed(list(self.procs))]
+        for proc in procs:
+            if proc.poll() is None:
+                _signal_group(proc, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        for proc in procs:
+            try:
+                proc.wait(max(deadline - time.monotonic(), 0.0))
+            except subprocess.TimeoutExpired:
+                _signal_group(proc, signal.SIGKILL)
+                proc.wait()
+            _signal_group(proc, signal.SIGKILL)  # anything the child left in its group
 
     @contextlib.contextmanager
-    def running(self, timeout_s: float = 60.0) -> Iterator[Stack]:
-        self.start(timeout_s)
+    def running(self, timeout_s: float = 60.0, stopped: Callable[[], None] | None = None) -> Iterator[Stack]:
+        self.start(timeout_s, stopped)
         try:
             yield self
         finally:
             self.stop()
 
 
-def _wait_for_signal() -> None:
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -243,10 +265,9 @@ def main(argv: list[str] | None = None) -> int:
         env["STORAGE_S3_ENDPOINT"] = f"http://127.0.0.1:{args.s3_port}"
     specs += service_specs(Ports(), env)
     stack = Stack(specs)
-    with stack.running():
-        gateway = specs[-1]
-        print(f"Tìm Ảnh stack is up: {gateway.url}  (Ctrl-C stops every service)", flush=True)
-        _wait_for_signal()
+    with StopSignals() as stop, contextlib.suppress(Stopped), stack.running(stopped=stop.raise_if_received):
+        print(f"Tìm Ảnh stack is up: {specs[-1].url}  (Ctrl-C stops every service)", flush=True)
+        stop.wait()
     return 0
 
 
