@@ -49,6 +49,31 @@ describe("App", () => {
     expect(screen.queryByRole("button", { name: "Xem thêm" })).toBeNull();
   });
 
+  it("shows strong matches by default, and the closest images on request when there are none", async () => {
+    const { calls } = fakeApi({
+      "GET /collections": () => json({ items: [collection()] }),
+      "POST /search": (call: Recorded) => {
+        const { min_score } = call.body as { min_score: unknown };
+        if (min_score === "auto") {
+          const calibrated = { relevance_threshold: 0.55, calibrated: true, best_score: 0.41 };
+          return json(searchResponse([], { ...calibrated, empty_reason: "no_strong_match" }));
+        }
+        return json(searchResponse([result(1, { match: "weak" }), result(2, { match: "weak" })]));
+      },
+    });
+    const { user } = renderUi(<App />);
+    await user.type(
+      screen.getByRole("searchbox", { name: "Mô tả ảnh cần tìm" }),
+      "một con mèo đang ngủ trên ghế sofa{Enter}",
+    );
+    expect(await screen.findByText("Không có ảnh nào khớp rõ với mô tả")).toBeInTheDocument();
+    expect(calls.find((c) => c.path === "/search")?.body).toMatchObject({ min_score: "auto" });
+    await user.click(screen.getByRole("button", { name: "Xem các ảnh gần nhất" }));
+    expect(await screen.findAllByText("Khớp yếu")).toHaveLength(2);
+    expect(calls.filter((c) => c.path === "/search").at(-1)?.body).toMatchObject({ min_score: null });
+    expect(new URLSearchParams(window.location.search).get("min")).toBe("all");
+  });
+
   it("scopes the search to the chosen folder", async () => {
     window.history.replaceState(null, "", "/?q=m%C3%A8o");
     const { calls } = fakeApi({

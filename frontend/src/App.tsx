@@ -125,6 +125,7 @@ export function App() {
                   search={search}
                   minScore={url.min}
                   onOpen={openResult}
+                  onShowClosest={() => navigate({ min: null })}
                 />
               </>
             )}

@@ -16,10 +16,13 @@ export type ErrorBody = Schemas["ErrorBody"];
 export type Identity = Schemas["Identity"];
 export type Role = Identity["role"];
 
+/** A minimum score: a cosine, `auto` (the model's strong-match threshold) or none. */
+export type MinScore = number | "auto" | null;
+
 /** Paging and scope shared by the three kinds of search. */
 export interface SearchPage {
   collection_id?: string | null;
   top_k: number;
   offset: number;
-  min_score?: number | null;
+  min_score?: MinScore;
 }

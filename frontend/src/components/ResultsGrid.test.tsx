@@ -30,6 +30,7 @@ describe("ResultsGrid", () => {
         search={state({ results, response: searchResponse(results, { took_ms: 41.6 }) })}
         minScore={null}
         onOpen={onOpen}
+        onShowClosest={vi.fn()}
       />,
     );
     const images = screen.getAllByRole("img");
@@ -46,23 +47,77 @@ describe("ResultsGrid", () => {
     const results = [result(1)];
     const search = state({ results, response: searchResponse(results), hasMore: true });
     const { user, rerender } = renderUi(
-      <ResultsGrid title="t" search={search} minScore={null} onOpen={vi.fn()} />,
+      <ResultsGrid title="t" search={search} minScore={null} onOpen={vi.fn()} onShowClosest={vi.fn()} />,
     );
     await user.click(screen.getByRole("button", { name: "Xem thêm" }));
     expect(search.loadMore).toHaveBeenCalledOnce();
     rerender(
-      <ResultsGrid title="t" search={{ ...search, hasMore: false }} minScore={null} onOpen={vi.fn()} />,
+      <ResultsGrid
+        title="t"
+        search={{ ...search, hasMore: false }}
+        minScore={null}
+        onOpen={vi.fn()}
+        onShowClosest={vi.fn()}
+      />,
     );
     expect(screen.queryByRole("button", { name: "Xem thêm" })).toBeNull();
   });
 
   it("says why nothing was found", () => {
     const { rerender } = renderUi(
-      <ResultsGrid title="t" search={state({})} minScore={0.3} onOpen={vi.fn()} />,
+      <ResultsGrid
+        title="t"
+        search={state({ response: searchResponse([], { empty_reason: "below_min_score" }) })}
+        minScore={0.3}
+        onOpen={vi.fn()}
+        onShowClosest={vi.fn()}
+      />,
     );
     expect(screen.getByRole("status")).toHaveTextContent("Không ảnh nào đạt độ giống tối thiểu 0,30");
-    rerender(<ResultsGrid title="t" search={state({})} minScore={null} onOpen={vi.fn()} />);
+    rerender(
+      <ResultsGrid title="t" search={state({})} minScore={null} onOpen={vi.fn()} onShowClosest={vi.fn()} />,
+    );
     expect(screen.getByRole("status")).toHaveTextContent("Chưa có ảnh nào được lập chỉ mục");
+  });
+
+  it("says in Vietnamese when no image clearly matches, with the closest images one click away", async () => {
+    const onShowClosest = vi.fn();
+    const response = searchResponse([], {
+      empty_reason: "no_strong_match",
+      best_score: 0.412,
+      relevance_threshold: 0.55,
+      calibrated: true,
+    });
+    const { user } = renderUi(
+      <ResultsGrid
+        title="t"
+        search={state({ response })}
+        minScore="auto"
+        onOpen={vi.fn()}
+        onShowClosest={onShowClosest}
+      />,
+    );
+    expect(screen.getByRole("heading", { name: "Không có ảnh nào khớp rõ với mô tả" })).toBeInTheDocument();
+    expect(screen.getByRole("status")).toHaveTextContent("0,41");
+    expect(screen.getByRole("status")).toHaveTextContent("0,55");
+    await user.click(screen.getByRole("button", { name: "Xem các ảnh gần nhất" }));
+    expect(onShowClosest).toHaveBeenCalledOnce();
+  });
+
+  it("marks weak matches, and only those", () => {
+    const results = [result(1, { match: "strong" }), result(2, { match: "weak" }), result(3)];
+    renderUi(
+      <ResultsGrid
+        title="t"
+        search={state({ results, response: searchResponse(results) })}
+        minScore={null}
+        onOpen={vi.fn()}
+        onShowClosest={vi.fn()}
+      />,
+    );
+    const cards = screen.getAllByRole("listitem");
+    expect(cards.map((c) => c.classList.contains("weak"))).toEqual([false, true, false]);
+    expect(screen.getAllByText("Khớp yếu")).toHaveLength(1);
   });
 
   it("shows a clear error with a retry", async () => {
@@ -71,7 +126,9 @@ describe("ResultsGrid", () => {
       response: null,
       error: new ApiError(503, "search_unavailable", "x"),
     });
-    const { user } = renderUi(<ResultsGrid title="t" search={search} minScore={null} onOpen={vi.fn()} />);
+    const { user } = renderUi(
+      <ResultsGrid title="t" search={search} minScore={null} onOpen={vi.fn()} onShowClosest={vi.fn()} />,
+    );
     expect(screen.getByRole("alert")).toHaveTextContent("Không tìm được");
     await user.click(screen.getByRole("button", { name: "Thử lại" }));
     expect(search.retry).toHaveBeenCalledOnce();
@@ -85,6 +142,7 @@ describe("ResultsGrid", () => {
         search={state({ results, response: searchResponse(results, { partial: true }) })}
         minScore={null}
         onOpen={vi.fn()}
+        onShowClosest={vi.fn()}
       />,
     );
     expect(screen.getByText(/kết quả có thể thiếu/)).toBeInTheDocument();

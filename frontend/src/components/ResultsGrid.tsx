@@ -1,4 +1,4 @@
-import type { SearchResult } from "../api/types";
+import type { MinScore, SearchResponse, SearchResult } from "../api/types";
 import type { SearchState } from "../hooks/useSearch";
 import { useI18n } from "../i18n/I18n";
 
@@ -6,14 +6,16 @@ interface Props {
   title: string;
   titleImage?: string | null; // the query image of a similar-image search
   search: SearchState;
-  minScore: number | null;
+  minScore: MinScore;
   onOpen: (result: SearchResult) => void;
+  onShowClosest: () => void; // search again without a minimum score
 }
 
 function ResultCard({ result, onOpen }: { result: SearchResult; onOpen: (r: SearchResult) => void }) {
   const { t, number } = useI18n();
+  const weak = result.match === "weak";
   return (
-    <li className="result">
+    <li className={weak ? "result weak" : "result"}>
       <button
         type="button"
         className="result-button"
@@ -30,6 +32,11 @@ function ResultCard({ result, onOpen }: { result: SearchResult; onOpen: (r: Sear
         />
         <span className="result-meta">
           <span className="result-name">{result.filename}</span>
+          {weak && (
+            <span className="badge weak-badge" title={t("weakMatchHint")}>
+              {t("weakMatch")}
+            </span>
+          )}
           <span className="score" title={t("score")}>
             {number(result.score, 3)}
           </span>
@@ -39,7 +46,42 @@ function ResultCard({ result, onOpen }: { result: SearchResult; onOpen: (r: Sear
   );
 }
 
-export function ResultsGrid({ title, titleImage, search, minScore, onOpen }: Props) {
+function EmptyState({
+  response,
+  minScore,
+  onShowClosest,
+}: {
+  response: SearchResponse;
+  minScore: MinScore;
+  onShowClosest: () => void;
+}) {
+  const { t, number } = useI18n();
+  if (response.empty_reason === "no_strong_match") {
+    return (
+      <div className="state empty-state" role="status">
+        <h2>{t("noStrongTitle")}</h2>
+        <p>
+          {t("noStrongBody", {
+            best: number(response.best_score ?? 0, 2),
+            threshold: number(response.relevance_threshold ?? 0, 2),
+          })}
+        </p>
+        <button type="button" className="button primary" onClick={onShowClosest}>
+          {t("showClosest")}
+        </button>
+      </div>
+    );
+  }
+  const below = response.empty_reason === "below_min_score" && typeof minScore === "number";
+  return (
+    <div className="state empty-state" role="status">
+      <h2>{t("emptyTitle")}</h2>
+      <p>{below ? t("emptyThreshold", { min: number(minScore, 2) }) : t("emptyIndex")}</p>
+    </div>
+  );
+}
+
+export function ResultsGrid({ title, titleImage, search, minScore, onOpen, onShowClosest }: Props) {
   const { t, errorText, number } = useI18n();
   const { status, results, response, error } = search;
 
@@ -64,12 +106,7 @@ export function ResultsGrid({ title, titleImage, search, minScore, onOpen }: Pro
   }
   if (status !== "done" || !response) return null;
   if (results.length === 0) {
-    return (
-      <div className="state empty-state" role="status">
-        <h2>{t("emptyTitle")}</h2>
-        <p>{minScore !== null ? t("emptyThreshold", { min: number(minScore, 2) }) : t("emptyIndex")}</p>
-      </div>
-    );
+    return <EmptyState response={response} minScore={minScore} onShowClosest={onShowClosest} />;
   }
   return (
     <section className="results" aria-label={title}>

@@ -1,12 +1,13 @@
 import { useEffect, useRef, useState, type FormEvent } from "react";
+import type { MinScore } from "../api/types";
 import { useI18n } from "../i18n/I18n";
 
 interface Props {
   query: string;
-  minScore: number | null;
+  minScore: MinScore;
   onSearch: (query: string) => void;
   onImage: (file: File) => void;
-  onMinScore: (value: number | null) => void;
+  onMinScore: (value: MinScore) => void;
 }
 
 const THRESHOLDS = [0.1, 0.2, 0.3, 0.4];
@@ -111,8 +112,12 @@ export function SearchBar({ query, minScore, onSearch, onImage, onMinScore }: Pr
           <span>{t("minScore")}</span>
           <select
             value={minScore === null ? "" : String(minScore)}
-            onChange={(e) => onMinScore(e.target.value === "" ? null : Number(e.target.value))}
+            onChange={(e) => {
+              const value = e.target.value;
+              onMinScore(value === "" ? null : value === "auto" ? "auto" : Number(value));
+            }}
           >
+            <option value="auto">{t("strongOnly")}</option>
             <option value="">{t("anyScore")}</option>
             {THRESHOLDS.map((v) => (
               <option key={v} value={String(v)}>

@@ -2,16 +2,16 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { api } from "../api/client";
 import type { ApiError } from "../api/errors";
-import type { SearchPage, SearchResponse, SearchResult } from "../api/types";
+import type { MinScore, SearchPage, SearchResponse, SearchResult } from "../api/types";
 import { asApiError } from "./useCollections";
 
 export const PAGE_SIZE = 24;
 const MAX_OFFSET = 1000; // the API's bound on `offset`
 
 export type SearchSource =
-  | { kind: "text"; query: string; collectionId: string | null; minScore: number | null }
-  | { kind: "similar"; imageId: string; collectionId: string | null; minScore: number | null }
-  | { kind: "file"; file: File; token: number; collectionId: string | null; minScore: number | null };
+  | { kind: "text"; query: string; collectionId: string | null; minScore: MinScore }
+  | { kind: "similar"; imageId: string; collectionId: string | null; minScore: MinScore }
+  | { kind: "file"; file: File; token: number; collectionId: string | null; minScore: MinScore };
 
 export interface SearchState {
   status: "idle" | "loading" | "done" | "error";

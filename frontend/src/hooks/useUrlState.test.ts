@@ -6,8 +6,15 @@ describe("URL state", () => {
   it("round-trips through the query string", () => {
     const state = { q: "hai ngôi sao màu vàng", c: "c1", like: null, img: "img2", min: 0.2 };
     expect(parseUrl(buildSearch(state))).toEqual(state);
-    expect(buildSearch({ q: "", c: null, like: null, img: null, min: null })).toBe("");
-    expect(parseUrl("?min=abc").min).toBeNull();
+    expect(buildSearch({ q: "", c: null, like: null, img: null, min: "auto" })).toBe("");
+    expect(parseUrl("?min=abc").min).toBe("auto");
+  });
+
+  it("asks for strong matches only unless the URL says otherwise", () => {
+    expect(parseUrl("?q=m%C3%A8o").min).toBe("auto");
+    expect(parseUrl("?min=all").min).toBeNull();
+    expect(buildSearch({ q: "", c: null, like: null, img: null, min: null })).toBe("?min=all");
+    expect(parseUrl(buildSearch({ q: "x", c: null, like: null, img: null, min: null })).min).toBeNull();
   });
 
   it("pushes history entries, and Back restores the previous search", async () => {

@@ -1,13 +1,16 @@
 // The search lives in the URL (`?q=…&c=…&like=…&img=…&min=…`): shareable, and Back works.
 import { useCallback, useSyncExternalStore } from "react";
+import type { MinScore } from "../api/types";
 
 export interface UrlState {
   q: string;
   c: string | null; // collection to search in; all when null
   like: string | null; // image id: "similar images" search
   img: string | null; // image shown in the detail view
-  min: number | null; // minimum score
+  min: MinScore; // minimum score; "auto" (strong matches only) unless the URL says `min=all` or a number
 }
+
+const ALL_SCORES = "all";
 
 const NAV_EVENT = "timanh:navigate";
 let cachedSearch: string | null = null;
@@ -17,12 +20,13 @@ export function parseUrl(search: string): UrlState {
   const p = new URLSearchParams(search);
   const min = p.get("min");
   const minNumber = min === null || min === "" ? NaN : Number(min);
+  const minScore: MinScore = min === ALL_SCORES ? null : Number.isFinite(minNumber) ? minNumber : "auto";
   return {
     q: p.get("q") ?? "",
     c: p.get("c") || null,
     like: p.get("like") || null,
     img: p.get("img") || null,
-    min: Number.isFinite(minNumber) ? minNumber : null,
+    min: minScore,
   };
 }
 
@@ -31,7 +35,7 @@ export function buildSearch(state: UrlState): string {
   if (state.q) p.set("q", state.q);
   if (state.c) p.set("c", state.c);
   if (state.like) p.set("like", state.like);
-  if (state.min !== null) p.set("min", String(state.min));
+  if (state.min !== "auto") p.set("min", state.min === null ? ALL_SCORES : String(state.min));
   if (state.img) p.set("img", state.img);
   const text = p.toString();
   return text ? `?${text}` : "";

@@ -58,6 +58,7 @@ export function result(i: number, overrides: Partial<SearchResult> = {}): Search
     image_id: `img${i}`,
     collection_id: "c1",
     score: 0.9 - i * 0.01,
+    match: null,
     filename: `hinh-${i}.png`,
     url: `/api/v1/images/img${i}/content?exp=1&sig=a`,
     thumbnail_url: `/api/v1/images/img${i}/thumbnail?exp=1&sig=a`,
@@ -77,6 +78,10 @@ export function searchResponse(
     model_version: "m1",
     index_version: "i1",
     partial: false,
+    relevance_threshold: null,
+    calibrated: false,
+    best_score: results[0]?.score ?? null,
+    empty_reason: results.length ? null : "nothing_indexed",
     ...overrides,
   };
 }
