@@ -32,6 +32,7 @@ class ImageRecord:
     path: Path
     captions: list[str] = field(default_factory=list)
     key: str = ""
+    scene: Scene | None = None  # ViShapes-vi: the structured truth of the picture
 
 
 def _field(row: dict[str, Any], names: Iterable[str], source: Path) -> str:
@@ -77,9 +78,10 @@ def _attach_scene_keys(records: list[ImageRecord], scenes_path: Path, root: Path
     by_path = {}
     for line in scenes_path.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
-        by_path[root / row["image"]] = scene_key(Scene.from_dict(row["scene"]))
+        by_path[root / row["image"]] = Scene.from_dict(row["scene"])
     for rec in records:
-        rec.key = by_path[rec.path]
+        rec.scene = by_path[rec.path]
+        rec.key = scene_key(rec.scene)
 
 
 def load_records(path: str | Path, image_root: str | Path | None = None) -> list[ImageRecord]:

@@ -43,3 +43,23 @@ def retrieval_metrics(
     t2i = _ranked_metrics(sim, relevant, ks)
     i2t = _ranked_metrics(sim.T, relevant.T, ks)
     return {**{f"t2i_{k}": v for k, v in t2i.items()}, **{f"i2t_{k}": v for k, v in i2t.items()}}
+
+
+def precision_metrics(
+    sim: torch.Tensor, relevant: torch.Tensor, ks: tuple[int, ...] = (1, 10)
+) -> dict[str, float]:
+    """Queries with many right answers: precision@K (share of the top K that satisfy the query) and
+    mAP over every relevant gallery item. `sim` [Q, G] scores, `relevant` [Q, G] bool."""
+    order = sim.argsort(dim=1, descending=True)
+    hits = relevant.gather(1, order).float()
+    positions = torch.arange(1, hits.shape[1] + 1, device=sim.device).float()
+    ap = ((hits.cumsum(dim=1) / positions) * hits).sum(dim=1) / hits.sum(dim=1).clamp(min=1)
+    out = {f"p{k}": float(hits[:, :k].mean()) for k in ks}
+    out["map"] = float(ap.mean())
+    return out
+
+
+def top_scores(sim: torch.Tensor, relevant: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each query's best score and whether its top result is right."""
+    best, at = sim.max(dim=1)
+    return best, relevant.gather(1, at[:, None]).squeeze(1)

@@ -52,19 +52,56 @@ def warmup_cosine(
 
 
 def sigmoid_loss(
-    img: torch.Tensor, txt: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor
+    img: torch.Tensor,
+    txt: torch.Tensor,
+    scale: torch.Tensor,
+    bias: torch.Tensor,
+    positives: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """SigLIP's pairwise loss: every image-caption pair is its own binary match / no-match decision."""
+    """SigLIP's pairwise loss: every image-caption pair is its own binary match / no-match decision.
+    `positives` [texts, images] marks every pair that matches (default: the diagonal)."""
     logits = scale * img.float() @ txt.float().T + bias
-    labels = 2 * torch.eye(len(img), device=img.device) - 1
-    return -nn.functional.logsigmoid(labels * logits).sum() / len(img)
+    match = torch.eye(len(img), device=img.device) if positives is None else positives.T.float()
+    return -nn.functional.logsigmoid((2 * match - 1) * logits).sum() / len(img)
+
+
+def multi_positive_loss(
+    img: torch.Tensor, txt: torch.Tensor, scale: torch.Tensor, positives: torch.Tensor
+) -> torch.Tensor:
+    """Symmetric InfoNCE where a text may be true of several images of the batch (and an image of
+    several texts): each side maximises the probability of picking *any* of its positives, so a
+    second image with a yellow star is not pushed away from "ngôi sao màu vàng".
+
+    `positives` [texts, images] bool with a true diagonal; with only the diagonal this is CLIP's loss.
+    """
+    logits = scale * txt.float() @ img.float().T  # [texts, images]
+    pos = positives.to(logits.device)
+    neg_inf = torch.finfo(logits.dtype).min
+    t2i = torch.logsumexp(logits, dim=1) - torch.logsumexp(logits.masked_fill(~pos, neg_inf), dim=1)
+    i2t = torch.logsumexp(logits, dim=0) - torch.logsumexp(logits.masked_fill(~pos, neg_inf), dim=0)
+    return 0.5 * (t2i.mean() + i2t.mean())
 
 
 def contrastive_loss(
-    img: torch.Tensor, txt: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor | None
+    img: torch.Tensor,
+    txt: torch.Tensor,
+    scale: torch.Tensor,
+    bias: torch.Tensor | None,
+    positives: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """The loss the model was pre-trained with: sigmoid when it has a logit bias, else InfoNCE."""
-    return clip_loss(img, txt, scale) if bias is None else sigmoid_loss(img, txt, scale, bias)
+    """The loss the model was pre-trained with: sigmoid when it has a logit bias, else InfoNCE
+    (multi-positive when `positives` says which texts are true of which images)."""
+    if bias is not None:
+        return sigmoid_loss(img, txt, scale, bias, positives)
+    return (
+        clip_loss(img, txt, scale) if positives is None else multi_positive_loss(img, txt, scale, positives)
+    )
+
+
+def no_match_loss(img: torch.Tensor, ood: torch.Tensor, margin: float) -> torch.Tensor:
+    """Texts that match no image (about things outside the data) must score below `margin` with
+    every image, so one cosine threshold can later say "nothing here matches"."""
+    return nn.functional.relu(ood.float() @ img.float().T - margin).mean()
 
 
 def clip_loss(img: torch.Tensor, txt: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:

@@ -19,15 +19,19 @@ import torch
 from tqdm import tqdm
 
 from vi_clip import DualEncoder, create_model, is_checkpoint_dir, resolve_device, save_checkpoint
+from vi_clip.checkpoint import write_calibration
 from vi_clip.config import deep_merge
 from vi_clip.registry import get_model_config
 from vi_clip.text import prepare_text, strip_diacritics
 from vi_clip.tokenizer import BYTELEVEL, train_bytelevel_tokenizer
 
+from .augment import AUGMENTATIONS, ImageAugmenter
+from .calibrate import calibrate, no_match_texts
+from .captions import CaptionSampler, CaptionSampling
 from .data import ImageRecord, load_records, preload_images
 from .embed import embed_images, embed_texts
 from .metrics import retrieval_metrics
-from .optim import contrastive_loss, param_groups, warmup_cosine
+from .optim import contrastive_loss, no_match_loss, param_groups, warmup_cosine
 
 STATE_FILE = "training_state.pt"
 
@@ -60,6 +64,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--freeze-image", action="store_true")
     p.add_argument("--freeze-text", action="store_true")
     p.add_argument("--strip-diacritics-prob", type=float, default=0.3, help="captions typed without accents")
+    p.add_argument(
+        "--caption-full-prob",
+        type=float,
+        default=0.35,
+        help="ViShapes-vi: full description, else a partial query",
+    )
+    p.add_argument(
+        "--caption-crop-prob", type=float, default=0.5, help="real captions: keep a run of clauses"
+    )
+    p.add_argument("--caption-word-dropout", type=float, default=0.05, help="real captions: drop each word")
+    p.add_argument(
+        "--caption-prefix-prob", type=float, default=0.2, help='real captions: add "tìm", "ảnh có"...'
+    )
+    p.add_argument("--augment", choices=sorted(AUGMENTATIONS), default="standard", help="image augmentation")
+    p.add_argument(
+        "--no-match-texts",
+        default="none",
+        help='texts that match no image: a file (one per line), "vishapes" (built-in sets) or "none"',
+    )
+    p.add_argument("--no-match-weight", type=float, default=1.0)
+    p.add_argument("--no-match-margin", type=float, default=0.1, help="cosine they must stay under")
+    p.add_argument("--no-match-batch", type=int, default=32, help="no-match texts per step")
     p.add_argument(
         "--tokenizer-vocab", type=int, default=0, help="byte-level BPE size (0: the tower's vocab)"
     )
@@ -125,15 +151,14 @@ def build_model(args: argparse.Namespace, records: list[ImageRecord], device: to
     return create_model(args.model, device=device, tokenizer=tokenizer, **overrides)
 
 
-def sample_captions(
-    records: list[ImageRecord], idx: list[int], strip_prob: float, rng: random.Random
-) -> list[str]:
-    """One random caption per image per step; some lose their diacritics."""
-    out = []
-    for i in idx:
-        text = rng.choice(records[i].captions)
-        out.append(strip_diacritics(text) if rng.random() < strip_prob else text)
-    return out
+def caption_sampling(args: argparse.Namespace) -> CaptionSampling:
+    return CaptionSampling(
+        full_prob=args.caption_full_prob,
+        crop_prob=args.caption_crop_prob,
+        word_dropout=args.caption_word_dropout,
+        prefix_prob=args.caption_prefix_prob,
+        strip_diacritics_prob=args.strip_diacritics_prob,
+    )
 
 
 def validate(model: DualEncoder, pixels: torch.Tensor, records: list[ImageRecord]) -> dict[str, float]:
@@ -186,6 +211,11 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         scheduler.load_state_dict(state["scheduler"])
         history, best, first_epoch = state["history"], state["best"], state["epoch"] + 1
         torch.set_rng_state(state["torch_rng"])
+    sampler = CaptionSampler(caption_sampling(args), args.seed + first_epoch)
+    augment_cfg = AUGMENTATIONS[args.augment]
+    augment = ImageAugmenter(augment_cfg, args.seed + first_epoch) if augment_cfg else None
+    no_match = no_match_texts(args.no_match_texts, "train")
+    calibration_texts = no_match_texts(args.no_match_texts, "calibration")
     rng = random.Random(args.seed + first_epoch)
     print(
         f"model {model.name}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M params, "
@@ -202,11 +232,23 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             for micro in range(args.grad_accum):
                 at = (step * args.grad_accum + micro) * args.batch_size
                 idx = perm[at : at + args.batch_size]
-                batch = model.tokenize(sample_captions(train_recs, idx, args.strip_diacritics_prob, rng))
-                pixels = normalize(train_px[idx]).to(device)
+                texts, positives = sampler.sample(train_recs, idx)
+                extra = rng.sample(no_match, min(args.no_match_batch, len(no_match))) if no_match else []
+                extra = [
+                    strip_diacritics(t) if rng.random() < args.strip_diacritics_prob else t for t in extra
+                ]
+                batch = model.tokenize(texts + extra)
+                raw = train_px[idx]
+                pixels = normalize(augment(raw) if augment else raw).to(device)
                 with autocast(device, args.precision):
-                    img, txt, scale = model(pixels, batch)
-                    loss = contrastive_loss(img, txt, scale, bias) / args.grad_accum
+                    img, txt_all, scale = model(pixels, batch)
+                    txt = txt_all[: len(texts)]
+                    loss = contrastive_loss(img, txt, scale, bias, positives.to(device))
+                    if extra:
+                        loss = loss + args.no_match_weight * no_match_loss(
+                            img, txt_all[len(texts) :], args.no_match_margin
+                        )
+                    loss = loss / args.grad_accum
                 loss.backward()
                 seen += len(idx)
             optimizer.step()
@@ -241,9 +283,12 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             },
             state_dir / STATE_FILE,
         )
+    best_model = create_model(str(args.out), device=device)
+    calibration = calibrate(best_model, val_px, val_recs, calibration_texts)
     summary = {"train_wall_s": round(time.perf_counter() - start, 1), "history": history}
     best_metrics = json.loads((args.out / "metrics.json").read_text(encoding="utf-8"))
-    save_checkpoint(create_model(str(args.out)), args.out, {**best_metrics, **summary})
+    save_checkpoint(best_model, args.out, {**best_metrics, **summary})
+    write_calibration(args.out, calibration)
     return summary
 
 

@@ -18,8 +18,11 @@ import numpy as np
 from .captions import HELD_OUT_TEMPLATE, TRAIN_TEMPLATES, caption
 from .render import render
 from .scene import sample_scene
+from .shifted import render_shifted
 
-SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
+SPLIT_IDS = {"train": 0, "val": 1, "test": 2, "test-shifted": 3}
+# Drawn by the evaluation-only renderer: the same kind of scenes, pictures unlike the training ones.
+SHIFTED_SPLITS = ("test-shifted",)
 
 
 def _make(args: tuple[str, int, int, int, str]) -> tuple[list[dict[str, object]], dict[str, object]]:
@@ -27,7 +30,8 @@ def _make(args: tuple[str, int, int, int, str]) -> tuple[list[dict[str, object]]
     rng = np.random.default_rng([seed, SPLIT_IDS[split], index])
     scene = sample_scene(rng)
     name = f"images/{index:06d}.png"
-    render(scene, size, rng).save(Path(out) / split / name, optimize=False, compress_level=1)
+    draw = render_shifted if split in SHIFTED_SPLITS else render
+    draw(scene, size, rng).save(Path(out) / split / name, optimize=False, compress_level=1)
     templates = list(TRAIN_TEMPLATES) if split == "train" else [HELD_OUT_TEMPLATE]
     captions: list[dict[str, object]] = [
         {"image": name, "caption": caption(scene, t, rng), "template": t} for t in templates
@@ -59,12 +63,19 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--train", type=int, default=20000)
     p.add_argument("--val", type=int, default=500)
     p.add_argument("--test", type=int, default=1000)
+    p.add_argument("--test-shifted", type=int, default=1000, help="test images drawn by the shifted renderer")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--size", type=int, default=64, help="image side in pixels (the model's input size)")
     p.add_argument("--workers", type=int, default=2)
     a = p.parse_args(argv)
     start = time.perf_counter()
-    generate(a.out, {"train": a.train, "val": a.val, "test": a.test}, a.seed, a.size, a.workers)
+    generate(
+        a.out,
+        {"train": a.train, "val": a.val, "test": a.test, "test-shifted": a.test_shifted},
+        a.seed,
+        a.size,
+        a.workers,
+    )
     print(f"ViShapes-vi written to {a.out} in {time.perf_counter() - start:.1f}s")
 
 

@@ -1,4 +1,9 @@
-"""Drawing a scene: supersampled polygons, downscaled with antialiasing, so small shapes stay legible."""
+"""Drawing a scene: supersampled polygons, downscaled with antialiasing, so small shapes stay legible.
+
+Each object gets its own small rotation, aspect and proportions, and the background its own light
+texture (gradient or grain), so the model learns shapes and colours rather than one exact drawing.
+`shifted.py` draws the same scenes another way, for evaluation only.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +18,14 @@ SUPERSAMPLE = 4
 RADIUS = {"small": 0.27, "large": 0.44}  # fraction of a grid cell
 JITTER = 0.08  # centre jitter, fraction of a grid cell
 COLOUR_JITTER = 12
+ROTATION = math.radians(15)
 
 
-def _star(r: float) -> list[tuple[float, float]]:
+def _star(r: float, inner: float = 0.45) -> list[tuple[float, float]]:
     return [
         (
-            (r if i % 2 == 0 else 0.45 * r) * math.sin(i * math.pi / 5),
-            -(r if i % 2 == 0 else 0.45 * r) * math.cos(i * math.pi / 5),
+            (r if i % 2 == 0 else inner * r) * math.sin(i * math.pi / 5),
+            -(r if i % 2 == 0 else inner * r) * math.cos(i * math.pi / 5),
         )
         for i in range(10)
     ]
@@ -76,12 +82,31 @@ def shape_outline(shape: str, r: float) -> list[tuple[float, float]] | None:
     return table[shape]()
 
 
+def _varied(outline: list[tuple[float, float]], rng: np.random.Generator) -> list[tuple[float, float]]:
+    """A small rotation and stretch: the same shape name, never the same drawing."""
+    angle = rng.uniform(-ROTATION, ROTATION)
+    sx, sy = rng.uniform(0.9, 1.1, size=2)
+    cos, sin = math.cos(angle), math.sin(angle)
+    return [(sx * x * cos - sy * y * sin, sx * x * sin + sy * y * cos) for x, y in outline]
+
+
+def background(name: str, big: int, rng: np.random.Generator) -> Image.Image:
+    """The named background, lighter or darker, sometimes with a faint gradient or grain."""
+    shift = int(rng.integers(-6, 7))  # one shift for all channels: lighter or darker, never tinted
+    base = np.full((big, big, 3), BACKGROUNDS[name], dtype=np.float32) + shift
+    style = rng.random()
+    if style < 0.3:
+        ramp = np.linspace(-1.0, 1.0, big, dtype=np.float32) * rng.uniform(4, 12)
+        base += (ramp[:, None] if rng.random() < 0.5 else ramp[None, :])[..., None]
+    elif style < 0.5:
+        base += rng.normal(0.0, rng.uniform(2, 6), size=(big // 8, big // 8, 1)).repeat(8, 0).repeat(8, 1)
+    return Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
+
+
 def render(scene: Scene, size: int, rng: np.random.Generator) -> Image.Image:
     big = size * SUPERSAMPLE
     cell = big / 3
-    shift = int(rng.integers(-6, 7))  # one shift for all channels: lighter or darker, never tinted
-    bg = tuple(c + shift for c in BACKGROUNDS[scene.background])
-    img = Image.new("RGB", (big, big), bg)
+    img = background(scene.background, big, rng)
     draw = ImageDraw.Draw(img)
     for obj in scene.objects:
         row, col = POSITIONS[obj.position]
@@ -94,7 +119,10 @@ def render(scene: Scene, size: int, rng: np.random.Generator) -> Image.Image:
         )
         outline = shape_outline(obj.shape, r)
         if outline is None:
-            draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=fill)
-        else:
-            draw.polygon([(cx + x, cy + y) for x, y in outline], fill=fill)
+            rx, ry = r * rng.uniform(0.93, 1.07, size=2)
+            draw.ellipse((cx - rx, cy - ry, cx + rx, cy + ry), fill=fill)
+            continue
+        if obj.shape == "star":
+            outline = _star(r * 1.1, float(rng.uniform(0.38, 0.52)))
+        draw.polygon([(cx + x, cy + y) for x, y in _varied(outline, rng)], fill=fill)
     return img.resize((size, size), Image.Resampling.LANCZOS)

@@ -1,0 +1,139 @@
+"""Queries as people type them: every sampled query is true of its scene, counts are exact, and the
+batched relevance agrees with the one-pair truth."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from vi_clip.text import strip_diacritics
+from vi_clip_train.captions import CaptionSampler, CaptionSampling, crop_caption
+from vi_clip_train.data import ImageRecord
+from vi_clip_train.vishapes import sample_scene, scene_key
+from vi_clip_train.vishapes.captions import COLOUR_WORDS, COUNT_WORDS, SHAPE_WORDS
+from vi_clip_train.vishapes.queries import (
+    ObjectQuery,
+    Query,
+    full_query,
+    query_text,
+    relevance,
+    sample_query,
+    satisfies,
+)
+from vi_clip_train.vishapes.scene import Scene, SceneObject
+from vi_clip_train.vishapes.suites import SUITES, build_suite
+
+TWO_YELLOW_STARS = Scene(
+    "white",
+    (
+        SceneObject("star", "yellow", "small", "left"),
+        SceneObject("star", "yellow", "large", "center"),
+        SceneObject("circle", "red", "small", "top"),
+    ),
+)
+
+
+def test_counts_are_exact_and_bare_nouns_mean_at_least_one() -> None:
+    star = ObjectQuery("star", "yellow")
+    assert satisfies(TWO_YELLOW_STARS, Query((star,)))
+    assert satisfies(TWO_YELLOW_STARS, Query((ObjectQuery("star", "yellow", count=2),)))
+    assert not satisfies(TWO_YELLOW_STARS, Query((ObjectQuery("star", "yellow", count=1),)))
+    assert satisfies(TWO_YELLOW_STARS, Query((ObjectQuery("star", "yellow", "small", count=1),)))
+    assert not satisfies(TWO_YELLOW_STARS, Query((ObjectQuery("star", "red"),)))
+    assert satisfies(TWO_YELLOW_STARS, Query((ObjectQuery(colour="red", position="top"),), "white"))
+    assert not satisfies(TWO_YELLOW_STARS, Query((star,), "grey"))
+
+
+def test_sampled_queries_are_true_of_their_scene_and_say_their_counts() -> None:
+    rng = np.random.default_rng(0)
+    counted = 0
+    for _ in range(600):
+        scene = sample_scene(rng)
+        query = sample_query(scene, rng)
+        assert satisfies(scene, query), (scene, query)
+        text = query_text(query, rng, dropout=0.3)
+        for q in query.objects:
+            if q.count:
+                counted += 1
+                held = sum(q.matches(o.shape, o.colour, o.size, o.position) for o in scene.objects)
+                assert held == q.count
+                assert COUNT_WORDS[q.count] in text.split()
+            if q.shape:
+                assert any(w in text for w in SHAPE_WORDS[q.shape]), text
+            if q.colour:
+                assert any(w in text for w in COLOUR_WORDS[q.colour]), text
+    assert counted > 150  # counts are a large part of what is learned
+
+
+def test_batched_relevance_equals_pairwise_truth() -> None:
+    rng = np.random.default_rng(1)
+    scenes = [sample_scene(rng) for _ in range(60)]
+    queries = [sample_query(s, rng) for s in scenes] + [full_query(s) for s in scenes]
+    rel = relevance(queries, scenes)
+    expected = torch.tensor([[satisfies(s, q) for s in scenes] for q in queries])
+    assert torch.equal(rel, expected)
+    assert bool(rel.diagonal().all())
+
+
+def test_a_full_description_is_true_exactly_of_the_same_scene() -> None:
+    rng = np.random.default_rng(2)
+    scenes = [sample_scene(rng) for _ in range(300)]
+    rel = relevance([full_query(s) for s in scenes], scenes)
+    keys = [scene_key(s) for s in scenes]
+    assert torch.equal(rel, torch.tensor([[a == b for b in keys] for a in keys]))
+
+
+def _records(scenes: list[Scene]) -> list[ImageRecord]:
+    return [
+        ImageRecord(path=f"{i}.png", captions=[f"cap {i}"], key=scene_key(s), scene=s)
+        for i, s in enumerate(scenes)
+    ]  # type: ignore[arg-type]
+
+
+def test_sampler_positives_cover_every_image_a_text_is_true_of() -> None:
+    rng = np.random.default_rng(3)
+    scenes = [sample_scene(rng) for _ in range(64)]
+    sampler = CaptionSampler(CaptionSampling(full_prob=0.3, strip_diacritics_prob=0.3), seed=0)
+    texts, positives = sampler.sample(_records(scenes), list(range(64)))
+    assert len(texts) == 64 and positives.shape == (64, 64)
+    assert bool(positives.diagonal().all())
+    assert int(positives.sum()) > 64  # partial queries are true of other images of the batch
+    assert any(t == strip_diacritics(t) and t != t.lower().upper() for t in texts)
+
+
+def test_real_captions_keep_their_words_in_order() -> None:
+    caption = "một người đàn ông đang đạp xe trên đường phố, bên cạnh một chiếc xe buýt màu vàng"
+    rng = random.Random(0)
+    cfg = CaptionSampling(crop_prob=1.0, word_dropout=0.1, prefix_prob=0.0)
+    words = caption.replace(",", "").split()
+    for _ in range(200):
+        out = crop_caption(caption, rng, cfg).split()
+        it = iter(words)
+        assert all(w in it for w in out), out  # a subsequence: nothing invented, nothing reordered
+    shorter = [len(crop_caption(caption, rng, cfg).split()) < len(words) for _ in range(50)]
+    assert sum(shorter) > 25
+
+
+def test_real_captions_that_are_identical_are_positives_of_each_other() -> None:
+    recs = [
+        ImageRecord(path=f"{i}.jpg", captions=[c], key=f"{i}.jpg")
+        for i, c in enumerate(["một con mèo", "một con mèo", "bãi biển"])
+    ]  # type: ignore[arg-type]
+    sampler = CaptionSampler(CaptionSampling(crop_prob=0.0, word_dropout=0.0, prefix_prob=0.0), seed=0)
+    _, pos = sampler.sample(recs, [0, 1, 2])
+    assert pos.tolist() == [[True, True, False], [True, True, False], [False, False, True]]
+
+
+@pytest.mark.parametrize("kind", SUITES)
+def test_suites_know_every_right_answer(kind: str) -> None:
+    rng = np.random.default_rng(4)
+    scenes = [sample_scene(rng) for _ in range(400)]
+    texts, queries, rel = build_suite(kind, scenes, limit=50)
+    assert 0 < len(texts) <= 50 and rel.shape == (len(texts), 400)
+    for q, row in zip(queries, rel, strict=True):
+        assert row.tolist() == [satisfies(s, q) for s in scenes]
+    if kind == "count":
+        assert any(o.count >= 2 for q in queries for o in q.objects)
