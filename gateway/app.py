@@ -43,7 +43,7 @@ def open_resources(settings: GatewaySettings) -> Resources:
     return Resources(
         settings=settings,
         store=store,
-        cache=open_cache(settings.cache),
+        cache=open_cache(settings.cache_settings()),  # its own Redis; signals stay on REDIS_URL
         encoder=EncoderClient(settings.encoder_url, timeout),
         indexer=IndexerClient(settings.indexer_url, timeout),
         search=[SearchClient(url, settings.search_timeout_s) for url in settings.search_urls],

@@ -8,7 +8,7 @@ from pydantic_settings import NoDecode, SettingsConfigDict
 
 from gateway.access import parse_api_keys
 from services.common.images import DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_PIXELS
-from services.common.settings import ServiceSettings, is_default_secret, split_csv
+from services.common.settings import CacheSettings, ServiceSettings, is_default_secret, split_csv
 
 
 class GatewaySettings(ServiceSettings):
@@ -60,6 +60,11 @@ class GatewaySettings(ServiceSettings):
     candidate_cache_max_bytes: int = Field(
         64 * 1024, ge=1024, description="Most bytes one query's cached candidate list may take"
     )
+    cache_redis_url: str | None = Field(
+        None,
+        description="Redis of the query cache and rate limits, with a memory budget of its own "
+        "(`allkeys-lru`); unset: `REDIS_URL`, which holds the job queue and index signals",
+    )
     frontend_dir: Path = Field(Path("frontend/dist"), description="Built UI served at `/` when present")
 
     @field_validator("search_urls", "api_keys", "cors_origins", mode="before")
@@ -72,6 +77,13 @@ class GatewaySettings(ServiceSettings):
     def _roles(cls, value: list[SecretStr]) -> list[SecretStr]:
         parse_api_keys([k.get_secret_value() for k in value if k.get_secret_value()])
         return value
+
+    def cache_settings(self) -> CacheSettings:
+        """The cache's settings: on its own Redis when `cache_redis_url` is set, so cache
+        pressure never evicts or blocks the job stream in `REDIS_URL`."""
+        if not self.cache_redis_url:
+            return self.cache
+        return self.cache.model_copy(update={"redis_url": self.cache_redis_url})
 
     def insecure_settings(self) -> list[str]:
         found = super().insecure_settings()

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -156,3 +157,32 @@ def test_services_get_only_variables_they_read(config: dict[str, Any]) -> None:
     for name in (*PYTHON_SERVICES, "frontend"):
         unknown = set(config["services"][name]["environment"]) - known_vars()
         assert not unknown, f"{name}: {sorted(unknown)} is read by no settings class"
+
+
+def redis_option(command: list[str], name: str) -> str:
+    """The value after `name` in a redis-server command line."""
+    return command[command.index(name) + 1]
+
+
+def test_cache_and_queue_have_redis_budgets_of_their_own(config: dict[str, Any]) -> None:
+    """Cache pressure can never evict or block the job stream: two instances, two policies."""
+    services = config["services"]
+    queue, cache = services["redis"]["command"], services["redis-cache"]["command"]
+    assert redis_option(queue, "--maxmemory-policy") == "noeviction"
+    assert redis_option(queue, "--appendonly") == "yes"
+    assert redis_option(cache, "--maxmemory-policy") == "allkeys-lru"
+    assert redis_option(cache, "--maxmemory") == env_example()["REDIS_CACHE_MAXMEMORY"]
+    assert (redis_option(cache, "--save"), redis_option(cache, "--appendonly")) == ("", "no")
+    assert "volumes" not in services["redis-cache"], "the cache keeps nothing across restarts"
+    password = env_example()["REDIS_PASSWORD"]
+    for command in (queue, cache):
+        assert redis_option(command, "--requirepass") == password
+    gateway = services["gateway"]
+    cache_url = urlsplit(gateway["environment"]["GATEWAY_CACHE_REDIS_URL"])
+    assert (cache_url.hostname, cache_url.password) == ("redis-cache", password)
+    assert gateway["depends_on"]["redis-cache"] == {"condition": "service_healthy"}
+    for name in PYTHON_SERVICES:
+        env = services[name]["environment"]
+        assert urlsplit(env["REDIS_URL"]).hostname == "redis", name
+        if name != "gateway":
+            assert "GATEWAY_CACHE_REDIS_URL" not in env, name

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import kubernetes_validate
 import pytest
@@ -151,8 +153,9 @@ def test_pods_run_unprivileged_with_probes(doc: Doc) -> None:
         security = container["securityContext"]
         assert security["allowPrivilegeEscalation"] is False
         assert security["capabilities"]["drop"] == ["ALL"]
-        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
-        assert "readinessProbe" in container
+        if container["image"].startswith("timanh/"):  # our services; redis-cache has TCP and exec probes
+            assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert "livenessProbe" in container and "readinessProbe" in container
         assert "memory" in container["resources"]["limits"]
 
 
@@ -161,8 +164,9 @@ def test_pods_get_only_variables_they_read() -> None:
     secret = yaml_documents(K8S / "secret.example.yaml")[0]
     given = set(objects["ConfigMap", "timanh-config"]["data"]) | set(secret["stringData"])
     given |= {name for doc in workloads() for name in pod_env_names(doc)}
-    keda_only = {"REDIS_PASSWORD"}  # read by KEDA's TriggerAuthentication, not by a service
-    unknown = given - known_vars() - keda_only
+    # Read by KEDA's TriggerAuthentication and by the redis-cache pod, not by a service.
+    not_services = {"REDIS_PASSWORD", "REDIS_CACHE_PASSWORD", "REDISCLI_AUTH"}
+    unknown = given - known_vars() - not_services
     assert not unknown, f"read by no settings class: {sorted(unknown)}"
 
 
@@ -183,3 +187,36 @@ def test_indexer_scales_on_the_queue_the_code_uses() -> None:
     secret = yaml_documents(K8S / "secret.example.yaml")[0]
     for ref in docs["TriggerAuthentication"]["spec"]["secretTargetRef"]:
         assert ref["name"] == secret["metadata"]["name"] and ref["key"] in secret["stringData"]
+
+
+def _bytes(quantity: str) -> int:
+    """`256mb` (redis.conf) or `384Mi` (Kubernetes) in bytes."""
+    match = re.fullmatch(r"(\d+)([a-zA-Z]*)", quantity)
+    assert match, quantity
+    number, unit = match.groups()
+    scale = {"": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30, "ki": 1 << 10, "mi": 1 << 20, "gi": 1 << 30}
+    return int(number) * scale[unit.lower()]
+
+
+def test_cache_has_a_redis_budget_of_its_own() -> None:
+    """Cache pressure can never evict or block the job stream in the queue's Redis."""
+    objects = base_objects()
+    [container] = objects["Deployment", "redis-cache"]["spec"]["template"]["spec"]["containers"]
+    args = container["args"]
+
+    def option(name: str) -> str:
+        return str(args[args.index(name) + 1])
+
+    assert option("--maxmemory-policy") == "allkeys-lru"
+    assert (option("--save"), option("--appendonly")) == ("", "no")
+    assert 0 < _bytes(option("--maxmemory")) < _bytes(container["resources"]["limits"]["memory"])
+    secret = yaml_documents(K8S / "secret.example.yaml")[0]["stringData"]
+    for env in container["env"]:
+        ref = env["valueFrom"]["secretKeyRef"]
+        assert ref["key"] in secret and ref["name"] == "timanh-secrets"
+    assert option("--requirepass") == "$(REDIS_CACHE_PASSWORD)"
+    cache_url, queue_url = urlsplit(secret["GATEWAY_CACHE_REDIS_URL"]), urlsplit(secret["REDIS_URL"])
+    service = objects["Service", "redis-cache"]["spec"]
+    assert (cache_url.hostname, cache_url.port) == ("redis-cache", service["ports"][0]["port"])
+    assert cache_url.password == secret["REDIS_CACHE_PASSWORD"]
+    assert queue_url.hostname == "redis" and objects["Service", "redis"]["spec"]["type"] == "ExternalName"

@@ -22,8 +22,9 @@ def redis_answers(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def redis_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A private `redis-server` on a free port, for tests that stop and restart it."""
+def redis_server(*options: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A private `redis-server` on a free port, for tests that stop and restart it; `options`
+    are more `redis-server` arguments (`--maxmemory`, `2mb`)."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
@@ -42,6 +43,7 @@ def redis_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
             "no",
             "--dir",
             workdir,
+            *options,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
