@@ -112,6 +112,18 @@ class CollectionDirectory:
             self._listed = (now, await asyncio.to_thread(self.catalog.list_collections))
         return self._listed[1]
 
+    async def sees(self, caller: Caller, collection_id: str) -> bool:
+        """Whether `caller` sees the collection; from the listing when fresh (owners never
+        change), else from the catalog, so a collection created a moment ago is found."""
+        if caller.sees_all:
+            return True
+        record = None
+        if self._listed is not None and time.monotonic() - self._listed[0] <= self.ttl_s:
+            record = next((r for r in self._listed[1] if r.id == collection_id), None)
+        if record is None:
+            record = await asyncio.to_thread(self.catalog.get_collection, collection_id)
+        return record is not None and caller.sees(record)
+
     async def scope(self, caller: Caller) -> tuple[str, ...] | None:
         """What a search over "all collections" covers for `caller` (None: everything)."""
         if caller.sees_all:

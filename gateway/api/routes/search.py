@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from dataclasses import replace
 from typing import Any
@@ -11,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
 from gateway.api.errors import errors
-from gateway.deps import Principal, ResourcesDep, visible_collection, visible_image
+from gateway.deps import Principal, ResourcesDep, visible_image
 from gateway.engine import Outcome, Page, SearchEngine
 from gateway.query import normalize_query
 from services.common.catalog import image_key
@@ -48,9 +47,13 @@ async def search(
 
 
 async def _scoped(page: Page, res: ResourcesDep, caller: Principal) -> Page:
-    """The caller's view: a collection it does not see is a 404, "all" covers those it sees."""
+    """The caller's view: a collection it does not see is a 404, "all" covers those it sees.
+
+    An admin sees every collection, so its searches cost no lookup (the engine answers 404
+    for a collection that does not exist)."""
     if page.collection_id:
-        await visible_collection(page.collection_id, res, caller)
+        if not await res.directory.sees(caller, page.collection_id):
+            raise ApiError(404, "collection_not_found", f"No collection with id {page.collection_id!r}.")
         return page
     return replace(page, scope=await res.directory.scope(caller))
 
@@ -121,7 +124,8 @@ async def search_by_image(
     else:
         assert data is not None
         try:
-            await asyncio.to_thread(decode, data, max_pixels=res.settings.max_image_pixels)
+            async with res.images.admit():  # decoded on the image pool, like uploads
+                await res.images.run(decode, data, max_pixels=res.settings.max_image_pixels)
         except ImageDecodeError as exc:
             raise ApiError(422, exc.code, exc.message) from exc
         source = "upload:" + hashlib.sha256(data).hexdigest()
