@@ -1,10 +1,11 @@
 """Job workers: claim, run with a heartbeat, acknowledge; a crash leaves the job to be taken over.
 
 A job is acknowledged only once it is finished (done, or failed for a reason a retry would
-not fix). A transient failure (encoder or storage down) leaves it pending, so it is
-retried after `claim_idle_s` by whichever worker is alive; the queue counts hand-outs, and a
-job handed out more than `max_deliveries` times is marked `failed` with its errors instead
-of being run again, so no job (nor a worker crash it causes) repeats forever.
+not fix). While a dependency is down (encoder, storage) the worker keeps the job and tries
+again with backoff. A job whose worker died, or that failed in an unexpected way, is handed
+out again after `claim_idle_s`; the queue counts hand-outs, and a job handed out more than
+`max_deliveries` times is marked `failed` with its errors instead of being run again, so no
+poison job (nor a worker crash it causes) repeats forever.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from services.indexer.queue import Claimed, JobQueue
 log = logging.getLogger(__name__)
 TRANSIENT = (ServiceUnavailable, StorageError, OSError, ConnectionError, TimeoutError)
 ATTEMPT_FAILED = "attempt_failed"
+MAX_OUTAGE_WAIT_S = 30.0
 
 
 def consumer_name(n: int) -> str:
@@ -79,7 +81,7 @@ class Worker:
             return
         keepalive = asyncio.create_task(self._keepalive(claimed))
         try:
-            await self.ingestor.run(claimed, lambda: self._beat(claimed))
+            await self._run_through_outages(claimed)
         except ApiError as exc:  # the source became invalid: a retry would fail the same way
             await self._fail(claimed, JobItemError(item=claimed.job_id, code=exc.code, message=exc.message))
             log.warning("job %s failed: %s", claimed.job_id, exc.message)
@@ -89,6 +91,21 @@ class Worker:
         finally:
             keepalive.cancel()
         await self.queue.ack(claimed)
+
+    async def _run_through_outages(self, claimed: Claimed) -> None:
+        """A dependency that is down (encoder, storage) is waited for here, with backoff and the
+        job kept claimed: an outage never uses up the job's tries. Anything else escapes, and
+        the job is handed out again (and counted) once idle."""
+        wait = 1.0
+        while True:
+            try:
+                await self.ingestor.run(claimed, lambda: self._beat(claimed))
+                return
+            except TRANSIENT as exc:
+                await self._note_attempt(claimed, exc)
+                log.warning("job %s: %s; trying again in %.0f s", claimed.job_id, exc, wait)
+                await asyncio.sleep(wait)
+                wait = min(MAX_OUTAGE_WAIT_S, wait * 2)
 
     async def loop(self) -> None:
         while True:
