@@ -73,6 +73,12 @@ def is_default_secret(value: str) -> bool:
     return text in DEFAULT_SECRETS or text.startswith(("change-me", "changeme"))
 
 
+def has_default_password(url: str | None) -> bool:
+    """A Redis (or any) URL whose password is a default or example secret."""
+    password = urlsplit(url).password if url else None
+    return password is not None and is_default_secret(password)
+
+
 class ServiceSettings(BaseSettings):
     """Fields every service has; subclasses set `env_prefix` and their own port."""
 
@@ -98,8 +104,7 @@ class ServiceSettings(BaseSettings):
             ):
                 if is_default_secret(secret.get_secret_value()):
                     found.append(name)
-        password = urlsplit(self.cache.redis_url).password if self.cache.redis_url else None
-        if password is not None and is_default_secret(password):
+        if has_default_password(self.cache.redis_url):
             found.append("REDIS_URL")
         return found
 

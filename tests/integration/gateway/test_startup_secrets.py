@@ -32,7 +32,7 @@ def _env_file(path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def production(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in ("TIMANH_DEV", "STORAGE_BACKEND", *S3, *REAL):
+    for name in ("TIMANH_DEV", "STORAGE_BACKEND", "GATEWAY_CACHE_REDIS_URL", *S3, *REAL):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -43,6 +43,10 @@ def production(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
         ({**S3}, "STORAGE_S3_ACCESS_KEY, STORAGE_S3_SECRET_KEY"),  # MinIO's minioadmin
         ({**S3, **REAL, "STORAGE_S3_SECRET_KEY": "change-me-minio-password"}, "STORAGE_S3_SECRET_KEY"),
         ({**REAL, "REDIS_URL": "redis://:change-me-redis-password@redis:6379/0"}, "REDIS_URL"),
+        (
+            {**REAL, "GATEWAY_CACHE_REDIS_URL": "redis://:change-me@redis-cache:6379/0"},
+            "GATEWAY_CACHE_REDIS_URL",
+        ),
         ({**REAL, "GATEWAY_API_KEYS": "change-me-api-key"}, "GATEWAY_API_KEYS"),
         ({**REAL, "GATEWAY_API_KEYS": "write:change-me"}, "GATEWAY_API_KEYS"),
         ({**REAL, "GATEWAY_URL_SIGNING_KEY": ""}, "GATEWAY_URL_SIGNING_KEY"),
@@ -83,11 +87,18 @@ def test_the_compose_example_env_is_not_usable_as_is(production: pytest.MonkeyPa
     production.setenv("STORAGE_S3_ACCESS_KEY", example["MINIO_ROOT_USER"])
     production.setenv("STORAGE_S3_SECRET_KEY", example["MINIO_ROOT_PASSWORD"])
     production.setenv("REDIS_URL", f"redis://:{example['REDIS_PASSWORD']}@redis:6379/0")
+    production.setenv("GATEWAY_CACHE_REDIS_URL", f"redis://:{example['REDIS_PASSWORD']}@redis-cache:6379/0")
     production.setenv("GATEWAY_API_KEYS", example["GATEWAY_API_KEYS"])
     production.setenv("GATEWAY_URL_SIGNING_KEY", example["GATEWAY_URL_SIGNING_KEY"])
     with pytest.raises(ValidationError) as err:
         GatewaySettings()
-    for name in ("STORAGE_S3_SECRET_KEY", "REDIS_URL", "GATEWAY_API_KEYS", "GATEWAY_URL_SIGNING_KEY"):
+    for name in (
+        "STORAGE_S3_SECRET_KEY",
+        "REDIS_URL",
+        "GATEWAY_CACHE_REDIS_URL",
+        "GATEWAY_API_KEYS",
+        "GATEWAY_URL_SIGNING_KEY",
+    ):
         assert name in str(err.value)
 
 
