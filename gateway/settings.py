@@ -1,131 +1,104 @@
-"""Settings shared by every service, read once from the environment at start-up.
-
-Infrastructure that all services share (object storage, Redis) is configured with
-unprefixed variables (`STORAGE_*`, `REDIS_URL`, `CACHE_*`) so one `.env` file serves the
-whole stack; each service adds its own class with its own prefix (`ENCODER_`, ...).
-"""
-
-from __future__ import annotations
+"""Settings of the gateway (`GATEWAY_*`)."""
 
 from pathlib import Path
-from typing import Literal, Self
-from urllib.parse import urlsplit
+from typing import Annotated
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
-# Secrets that ship in examples and laptop defaults; start-up refuses them outside development.
-DEFAULT_SECRETS = frozenset({"minioadmin", "changeme", "change-me", "password", "secret"})
+from gateway.access import parse_api_keys
+from services.common.images import DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_PIXELS
+from services.common.settings import (
+    CacheSettings,
+    ServiceSettings,
+    has_default_password,
+    is_default_secret,
+    split_csv,
+)
 
 
-class StorageSettings(BaseSettings):
-    """Object storage: S3/MinIO when an endpoint is given, a local directory otherwise."""
+class GatewaySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_nested_delimiter="__", extra="ignore")
 
-    model_config = SettingsConfigDict(env_prefix="STORAGE_", extra="ignore")
-
-    backend: Literal["auto", "local", "s3"] = Field(
-        "auto", description="`auto` picks s3 when an endpoint is set"
+    port: int = Field(7860, ge=0, le=65535, description="Port of the public API and UI")
+    encoder_url: str = Field("http://127.0.0.1:8101", description="Base URL of the encoder service")
+    indexer_url: str = Field("http://127.0.0.1:8102", description="Base URL of the indexer service")
+    search_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8103"],
+        description="Base URLs of the search replicas (comma-separated)",
     )
-    local_root: Path = Field(Path("data/storage"), description="Root folder of the local-directory backend")
-    s3_endpoint: str | None = Field(None, description="S3/MinIO endpoint, `host:port` or a URL")
-    s3_access_key: SecretStr = Field(SecretStr("minioadmin"), description="S3 access key")
-    s3_secret_key: SecretStr = Field(SecretStr("minioadmin"), description="S3 secret key")
-    s3_bucket: str = Field("timanh", description="Bucket holding images, vectors and indexes")
-    s3_region: str = Field("us-east-1", description="S3 region")
-    s3_secure: bool = Field(False, description="Use HTTPS to reach the S3 endpoint")
-    timeout_s: float = Field(10.0, description="Connect and read timeout of one storage call")
-
-    @property
-    def resolved_backend(self) -> Literal["local", "s3"]:
-        if self.backend == "auto":
-            return "s3" if self.s3_endpoint else "local"
-        return self.backend
-
-
-class CacheSettings(BaseSettings):
-    """Cache: Redis when `REDIS_URL` is set, an in-process LRU otherwise."""
-
-    model_config = SettingsConfigDict(env_prefix="CACHE_", extra="ignore")
-
-    redis_url: str | None = Field(
-        None, validation_alias="REDIS_URL", description="Redis URL; unset means an in-process cache"
+    search_timeout_s: float = Field(2.0, gt=0, description="Time a search replica has to answer")
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Accepted API keys (comma-separated), each `read:KEY`, `write:KEY`, `admin:KEY` or a "
+        "plain `KEY` (admin); empty: no auth",
     )
-    timeout_s: float = Field(0.25, description="Socket timeout of one Redis call")
-    local_max_items: int = Field(10_000, ge=1, description="Capacity of the in-process LRU cache")
-    default_ttl_s: int = Field(3600, ge=1, description="Default time to live of cached entries")
-
-
-class DevelopmentSettings(BaseSettings):
-    """`TIMANH_DEV=1`: a development machine, where the laptop defaults are fine."""
-
-    model_config = SettingsConfigDict(extra="ignore")
-
-    enabled: bool = Field(
-        False,
-        validation_alias="TIMANH_DEV",
-        description="Development mode: start with default secrets (`minioadmin`, `change-me-*`) and API "
-        "keys without a URL signing key, which start-up refuses otherwise",
+    url_signing_key: SecretStr | None = Field(
+        None,
+        description="Key signing image URLs for browsers; required with API keys (derived from them "
+        "only under TIMANH_DEV)",
     )
+    rate_limit_per_minute: int = Field(1200, ge=0, description="Requests per minute per API key; 0: no limit")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Origins allowed by CORS (comma-separated)"
+    )
+    max_request_bytes: int = Field(25 * 1024 * 1024, ge=1024, description="Largest request body accepted")
+    max_files_per_upload: int = Field(
+        500, ge=1, description="Most images in one upload (zip members included)"
+    )
+    max_image_pixels: int = Field(DEFAULT_MAX_PIXELS, ge=1, description="Largest image accepted, in pixels")
+    max_image_bytes: int = Field(
+        DEFAULT_MAX_IMAGE_BYTES,
+        ge=1,
+        description="Bytes one image may have (zip members too); keep it equal to `ENCODER_MAX_IMAGE_BYTES`",
+    )
+    image_workers: int = Field(
+        2, ge=1, le=64, description="Threads decoding, thumbnailing and storing uploaded images"
+    )
+    max_queued_uploads: int = Field(
+        8, ge=0, description="Uploads that may wait for an image thread; more get 503 and Retry-After"
+    )
+    max_zip_uncompressed_bytes: int = Field(
+        512 * 1024 * 1024, ge=1, description="Most bytes a zip upload may expand to"
+    )
+    embedding_cache_ttl_s: int = Field(86_400, ge=1, description="Lifetime of cached query embeddings")
+    result_cache_ttl_s: int = Field(3600, ge=1, description="Lifetime of cached candidate lists of queries")
+    candidate_cache_max_bytes: int = Field(
+        64 * 1024, ge=1024, description="Most bytes one query's cached candidate list may take"
+    )
+    cache_redis_url: str | None = Field(
+        None,
+        description="Redis of the query cache and rate limits, with a memory budget of its own "
+        "(`allkeys-lru`); unset: `REDIS_URL`, which holds the job queue and index signals",
+    )
+    frontend_dir: Path = Field(Path("frontend/dist"), description="Built UI served at `/` when present")
 
+    @field_validator("search_urls", "api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        return split_csv(value)
 
-def is_default_secret(value: str) -> bool:
-    text = value.strip().lower()
-    return text in DEFAULT_SECRETS or text.startswith(("change-me", "changeme"))
+    @field_validator("api_keys")
+    @classmethod
+    def _roles(cls, value: list[SecretStr]) -> list[SecretStr]:
+        parse_api_keys([k.get_secret_value() for k in value if k.get_secret_value()])
+        return value
 
-
-def has_default_password(url: str | None) -> bool:
-    """A Redis (or any) URL whose password is a default or example secret."""
-    password = urlsplit(url).password if url else None
-    return password is not None and is_default_secret(password)
-
-
-class ServiceSettings(BaseSettings):
-    """Fields every service has; subclasses set `env_prefix` and their own port."""
-
-    model_config = SettingsConfigDict(extra="ignore")
-
-    host: str = Field("127.0.0.1", description="Interface the HTTP server binds")
-    port: int = Field(8000, ge=0, le=65535, description="Port the HTTP server listens on")
-    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level")
-    log_json: bool = Field(False, description="Log one JSON object per line")
-    http_timeout_s: float = Field(5.0, gt=0, description="Timeout of outbound HTTP calls to other services")
-    readiness_timeout_s: float = Field(2.0, gt=0, description="Time one readiness check may take")
-    storage: StorageSettings = Field(default_factory=StorageSettings)
-    cache: CacheSettings = Field(default_factory=CacheSettings)
-    development: DevelopmentSettings = Field(default_factory=DevelopmentSettings)
+    def cache_settings(self) -> CacheSettings:
+        """The cache's settings: on its own Redis when `cache_redis_url` is set, so cache
+        pressure never evicts or blocks the job stream in `REDIS_URL`."""
+        if not self.cache_redis_url:
+            return self.cache
+        return self.cache.model_copy(update={"redis_url": self.cache_redis_url})
 
     def insecure_settings(self) -> list[str]:
-        """Variables holding a default or missing secret; subclasses add their own."""
-        found = []
-        if self.storage.resolved_backend == "s3":
-            for name, secret in (
-                ("STORAGE_S3_ACCESS_KEY", self.storage.s3_access_key),
-                ("STORAGE_S3_SECRET_KEY", self.storage.s3_secret_key),
-            ):
-                if is_default_secret(secret.get_secret_value()):
-                    found.append(name)
-        if has_default_password(self.cache.redis_url):
-            found.append("REDIS_URL")
+        found = super().insecure_settings()
+        if has_default_password(self.cache_redis_url):
+            found.append("GATEWAY_CACHE_REDIS_URL")
+        keys = [k.get_secret_value() for k in self.api_keys if k.get_secret_value()]
+        if any(is_default_secret(key) for key in parse_api_keys(keys)):
+            found.append("GATEWAY_API_KEYS")
+        signing = self.url_signing_key.get_secret_value() if self.url_signing_key else ""
+        if keys and (is_default_secret(signing) or not signing.strip() or signing in parse_api_keys(keys)):
+            found.append("GATEWAY_URL_SIGNING_KEY")
         return found
-
-    @model_validator(mode="after")
-    def _refuse_default_secrets(self) -> Self:
-        insecure = self.insecure_settings()
-        if insecure and not self.development.enabled:
-            raise ValueError(
-                f"{', '.join(insecure)}: a default, example or missing secret; set a real one "
-                "(or TIMANH_DEV=1 on a development machine)"
-            )
-        return self
-
-
-def split_csv(value: object) -> object:
-    """Lists in the environment are comma-separated (`a,b`) or JSON (`["a","b"]`)."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            import json
-
-            return json.loads(text)
-        return [part.strip() for part in text.split(",") if part.strip()]
-    return value
