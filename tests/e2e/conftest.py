@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from deploy.stack import Ports, Stack, service_specs
+from tests.support.calibrated import calibrated_checkpoint
 from vi_clip_train.vishapes.__main__ import generate
 from vi_clip_train.vishapes.render import render
 from vi_clip_train.vishapes.scene import Scene, SceneObject
@@ -142,12 +143,15 @@ def _wait_ready(url: str, timeout_s: float = 180.0) -> None:
 
 @pytest.fixture(scope="session")
 def ui_stack(
-    frontend_dist: Path, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+    frontend_dist: Path, redis_url: str, tmp_path_factory: pytest.TempPathFactory, upload_set: UploadSet
 ) -> Iterator[UiStack]:
-    """Every service as a process on free ports, local storage in a temporary folder, API keys on."""
+    """Every service as a process on free ports, local storage in a temporary folder, API keys on;
+    the encoder serves the demo checkpoint with its relevance calibration."""
     if not (CHECKPOINT / "config.json").is_file():
         pytest.fail(f"the demo checkpoint {CHECKPOINT} is missing: run `make train-demo` first")
     data = tmp_path_factory.mktemp("stack")
+    pictures = next(f for f in upload_set.files if f.name == upload_set.broken_name).parent.rglob("*.png")
+    checkpoint = calibrated_checkpoint(data, sorted(pictures))
     api_key = secrets.token_urlsafe(18)
     env = {
         "STORAGE_BACKEND": "local",
@@ -155,7 +159,7 @@ def ui_stack(
         "INDEXER_DATA_DIR": str(data / "indexer"),
         "INDEXER_QUEUE_PATH": str(data / "indexer-queue.sqlite"),
         "REDIS_URL": redis_url,
-        "ENCODER_MODEL": str(CHECKPOINT),
+        "ENCODER_MODEL": str(checkpoint),
         "ENCODER_DEVICE": "cpu",
         "GATEWAY_API_KEYS": api_key,
         "GATEWAY_FRONTEND_DIR": str(frontend_dist),

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.slow
 expect.set_options(timeout=30_000)
 REPO = Path(__file__).resolve().parents[2]
 QUERY = "hai ngôi sao màu vàng"
+OUT_OF_DOMAIN = "một con mèo đang ngủ trên ghế sofa"  # nothing like it in ViShapes-vi
 README_SCREENSHOT = REPO / "docs" / "screenshots" / "search.png"
 INDEXING_TIMEOUT_MS = 180_000
 DETAIL_IMAGE_LOADED = """() => {
@@ -100,8 +101,13 @@ def test_collection_upload_search_detail_and_similar(
     box.fill(QUERY)
     box.press("Enter")
     cards = page.locator(".grid .result")
+    # Strong matches only by default; the ranking below is checked over every image.
+    expect(cards.first.or_(page.get_by_text("Không có ảnh nào khớp rõ với mô tả"))).to_be_visible()
+    threshold = page.get_by_label("Độ giống tối thiểu")
+    expect(threshold).to_have_value("auto")
+    threshold.select_option(label="Không giới hạn")
     expect(cards.first).to_be_visible()
-    assert _query_param(page, "q") == QUERY
+    assert _query_param(page, "q") == QUERY and _query_param(page, "min") == "all"
     # A first page of 24 out of 42 images: by chance 3.4 of the 6 star scenes would be on it.
     shown = [name.strip() for name in page.locator(".grid .result-name").all_inner_texts()]
     ranks = [i for i, name in enumerate(shown) if name in upload_set.star_names]
@@ -146,9 +152,23 @@ def test_collection_upload_search_detail_and_similar(
     page.set_viewport_size({"width": 390, "height": 844})
     _thumbnails_loaded(page, 2)
     page.screenshot(path=str(artifacts / "search-phone.png"))
+    page.set_viewport_size({"width": 1280, "height": 860})
+
+    # Nothing in the folder is like the query: the page says so, the closest images are one click away.
+    threshold.select_option(label="Chỉ ảnh khớp rõ")
+    box.fill(OUT_OF_DOMAIN)
+    box.press("Enter")
+    empty = page.get_by_role("status").filter(has_text="Không có ảnh nào khớp rõ với mô tả")
+    expect(empty).to_be_visible()
+    expect(cards).to_have_count(0)
+    page.screenshot(path=str(artifacts / "no-strong-match.png"))
+    empty.get_by_role("button", name="Xem các ảnh gần nhất").click()
+    expect(cards.first).to_be_visible()
+    expect(page.locator(".grid .result.weak")).to_have_count(cards.count())  # every one marked weak
+    expect(cards.first.get_by_text("Khớp yếu")).to_be_visible()
+    assert _query_param(page, "min") == "all"
 
     # Deleting the folder asks first, then its images leave the results.
-    page.set_viewport_size({"width": 1280, "height": 860})
     page.get_by_role("button", name="Xoá thư mục ViShapes-vi e2e").click()
     confirm = page.get_by_role("alertdialog")
     expect(confirm).to_contain_text(f"cùng {upload_set.image_count} ảnh")
