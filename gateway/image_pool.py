@@ -50,7 +50,7 @@ class ImagePool:
             raise ApiError(
                 503,
                 "uploads_busy",
-                f"{self.active} uploads are being processed; try again in {RETRY_AFTER_S} s.",
+                f"{self.active} image uploads are being processed; try again in {RETRY_AFTER_S} s.",
                 {"retry_after_s": RETRY_AFTER_S},
                 headers={"Retry-After": str(RETRY_AFTER_S)},
             )

@@ -35,6 +35,14 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, _send)
 
 
+class ServiceApp(FastAPI):
+    """FastAPI whose whole middleware stack, Starlette's error middleware included, is wrapped:
+    every answer gets the safe headers, and a bug's 500 leaves the connection usable."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return UnhandledErrorMiddleware(SecurityHeadersMiddleware(super().build_middleware_stack()))
+
+
 def create_service_app(
     *,
     service: str,
@@ -49,14 +57,12 @@ def create_service_app(
     The lifespan opens the service's resources and appends its readiness checks to
     `app.state.readiness_checks`.
     """
-    app = FastAPI(title=title, version=version, description=description, lifespan=lifespan)
+    app = ServiceApp(title=title, version=version, description=description, lifespan=lifespan)
     app.state.metrics = ServiceMetrics(service)
     app.state.readiness_checks = []
     app.state.readiness_timeout_s = readiness_timeout_s
     install_error_handlers(app)
     app.include_router(health_router(service))
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
-    app.add_middleware(UnhandledErrorMiddleware)  # innermost: metrics and headers see its 500
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    app.add_middleware(SecurityHeadersMiddleware)
     return app

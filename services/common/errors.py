@@ -98,7 +98,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-        # Only errors of the outer middlewares get here; UnhandledErrorMiddleware takes the app's.
+        # Starlette calls this from its outermost middleware, so a bug in any middleware or route
+        # gets here; it then re-raises, and UnhandledErrorMiddleware ends the error there.
         return internal_error(request.method, request.url.path, exc)
 
 
@@ -110,10 +111,11 @@ def internal_error(method: str, path: str, exc: BaseException) -> JSONResponse:
 
 
 class UnhandledErrorMiddleware:
-    """An exception the app lets escape becomes the one 500 body, and goes no further.
+    """Wraps the whole app: an error whose 500 was sent in full goes no further.
 
-    Starlette's last-resort handler answers and then re-raises, and the server, seeing an error
-    after an answer, closes the connection: the client's next request on it was reset.
+    Starlette's last-resort handler sends the 500 and then re-raises; the server, seeing an
+    error after an answer, logged the stack a second time and closed the connection, so the
+    client's next request on it was reset.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -123,16 +125,21 @@ class UnhandledErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
+        started = finished = False
 
         async def _send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
+            nonlocal started, finished
+            if message["type"] == "http.response.start":
+                started = True
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                finished = True
             await send(message)
 
         try:
             await self.app(scope, receive, _send)
         except Exception as exc:
+            if finished:
+                return  # the client has its whole answer; the error was logged when it was made
             if started:
                 raise  # half an answer is out: only closing the connection tells the client
             await internal_error(scope["method"], scope["path"], exc)(scope, receive, send)

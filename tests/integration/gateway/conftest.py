@@ -14,6 +14,8 @@ from tests.support.fullstack import RunningStack, ShapeImage, full_stack, vishap
 from tests.support.servers import redis_server
 
 API_KEY = "gateway-test-key"  # a constant: test modules import it, and conftest may load twice
+IMAGE_BYTES = 1024 * 1024  # one image's limit, the gateway's and the encoder's alike
+UPLOAD_PLACES = 8  # uploads the gateway's image pool admits at once (workers and queue)
 # Keys with roles next to the plain (admin) API_KEY: test_roles.py uses them.
 ROLE_KEYS = {"read": "gateway-read-key", "write": "gateway-write-key", "write-2": "gateway-write-key-2"}
 
@@ -39,6 +41,10 @@ def system(s3_endpoint: str, private_redis: tuple[str, object], import_root: Pat
         "REDIS_URL": private_redis[0],
         "GATEWAY_API_KEYS": ",".join([API_KEY, *(f"{r.split('-')[0]}:{k}" for r, k in ROLE_KEYS.items())]),
         "GATEWAY_MAX_REQUEST_BYTES": str(2 * 1024 * 1024),
+        "GATEWAY_MAX_IMAGE_BYTES": str(IMAGE_BYTES),
+        "ENCODER_MAX_IMAGE_BYTES": str(IMAGE_BYTES),
+        "GATEWAY_IMAGE_WORKERS": "2",
+        "GATEWAY_MAX_QUEUED_UPLOADS": str(UPLOAD_PLACES - 2),
         "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000",
         "INDEXER_SHARD_COUNT": "2",
         "SEARCH_SHARD_COUNT": "2",

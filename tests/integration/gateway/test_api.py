@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
 import io
+import json
 import re
 import shutil
 import statistics
 import time
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -15,6 +18,7 @@ import pytest
 from PIL import Image
 
 from tests.integration.gateway.conftest import API_KEY, upload, wait_job
+from tests.support.bad_zips import spoiled, with_bad_member, zipped
 from tests.support.fullstack import DEMO_CHECKPOINT, RunningStack, ShapeImage, demo_model
 
 TRAINED = demo_model() == str(DEMO_CHECKPOINT)
@@ -191,6 +195,12 @@ def _zip_traversal() -> bytes:
     return out.getvalue()
 
 
+def _zip_one_bad(method: int, *, encrypt: bool = False) -> bytes:
+    return spoiled(
+        zipped({"bad.png": _png((300, 200)) + bytes(range(256)) * 40}, method), "bad.png", encrypt=encrypt
+    )
+
+
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>'
 
 
@@ -203,6 +213,9 @@ SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect wid
         ("decompression bomb", 422, "no_valid_images"),
         ("path traversal filename", 422, "no_valid_images"),
         ("zip with traversal member", 422, "no_valid_images"),
+        ("zip with encrypted member", 422, "no_valid_images"),
+        ("zip with corrupt deflate member", 422, "no_valid_images"),
+        ("zip with corrupt lzma member", 422, "no_valid_images"),
     ],
 )
 def test_bad_uploads_store_nothing(api: httpx.Client, name: str, status: int, code: str) -> None:
@@ -213,6 +226,9 @@ def test_bad_uploads_store_nothing(api: httpx.Client, name: str, status: int, co
         "decompression bomb": ("bomb.png", _bomb()),
         "path traversal filename": ("../../etc/passwd", _png()),
         "zip with traversal member": ("x.zip", _zip_traversal()),
+        "zip with encrypted member": ("x.zip", _zip_one_bad(zipfile.ZIP_STORED, encrypt=True)),
+        "zip with corrupt deflate member": ("x.zip", _zip_one_bad(zipfile.ZIP_DEFLATED)),
+        "zip with corrupt lzma member": ("x.zip", _zip_one_bad(zipfile.ZIP_LZMA)),
     }[name]
     col = api.post("/api/v1/collections", json={"name": name}).json()["id"]
     resp = api.post(f"/api/v1/collections/{col}/images", files=[("files", files)])
@@ -255,6 +271,52 @@ def test_unknown_ids_and_keys(system: RunningStack, api: httpx.Client) -> None:
     wrong = httpx.get(system.gateway + "/api/v1/collections", headers={"Authorization": "Bearer wrong"})
     assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "invalid_api_key"
     assert wrong.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/api/v1/collections", {"X-API-Key": "khóa-bí-mật".encode()}),
+        ("/api/v1/collections", {"Authorization": "Bearer \xff\xfe".encode("latin-1")}),
+        ("/api/v1/images/0123456789abcdef/content?exp=%C2%B2&sig=00", {}),  # '²'.isdigit() is True
+        ("/api/v1/images/0123456789abcdef/content?exp=%D9%A1%D9%A2&sig=00", {}),  # Arabic-Indic digits
+        ("/api/v1/images/0123456789abcdef/thumbnail?exp=99999999999&sig=%C3%A9", {}),  # a non-ASCII signature
+    ],
+)
+def test_odd_keys_and_signatures_are_401_and_the_connection_lives_on(
+    system: RunningStack, path: str, headers: dict[str, bytes]
+) -> None:
+    conn = http.client.HTTPConnection(system.gateway.removeprefix("http://"), timeout=30)
+    conn.putrequest("GET", path)
+    for name, value in headers.items():
+        conn.putheader(name, value)
+    conn.endheaders()
+    first = conn.getresponse()
+    body = json.loads(first.read())
+    assert first.status == 401, body
+    assert body["error"]["code"] in ("missing_api_key", "invalid_api_key")
+    conn.request("GET", "/api/v1/collections", headers={"X-API-Key": API_KEY})  # the same connection
+    assert conn.getresponse().status == 200
+    conn.close()
+    assert "Traceback" not in "".join(system.stack.logs["gateway"])
+
+
+def test_a_zip_member_that_cannot_be_read_is_rejected_and_its_neighbours_stored(api: httpx.Client) -> None:
+    good = {"truoc.png": _png((31, 32)), "sau.png": _png((33, 34))}
+    bad = _png((300, 200)) + bytes(range(256)) * 40
+    col = api.post("/api/v1/collections", json={"name": "zip hỏng"}).json()["id"]
+    for method, encrypt, code in [
+        (zipfile.ZIP_STORED, True, "encrypted_member"),
+        (zipfile.ZIP_DEFLATED, False, "corrupt_archive"),
+        (zipfile.ZIP_LZMA, False, "corrupt_archive"),
+    ]:
+        archive = with_bad_member(good, bad, method, encrypt=encrypt)
+        resp = api.post(f"/api/v1/collections/{col}/images", files=[("files", ("album.zip", archive))])
+        assert resp.status_code == 202, resp.text
+        body = resp.json()
+        assert {i["filename"] for i in body["accepted"] + body["duplicates"]} == {"truoc.png", "sau.png"}
+        assert [(r["filename"], r["error"]["code"]) for r in body["rejected"]] == [("bad.png", code)]
+    assert api.get(f"/api/v1/collections/{col}").json()["image_count"] == 2
 
 
 def test_import_from_an_allowed_folder_indexes_its_images(
