@@ -7,7 +7,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from gateway.candidates import Candidates, CorruptCandidates
+from gateway.candidates import Candidates, CorruptCandidates, LocalCandidates
 from gateway.hydrate import match
 from services.common.schemas.public import MAX_DEPTH
 from services.common.schemas.search import Hit
@@ -70,3 +70,14 @@ def test_labels_follow_the_threshold() -> None:
 def test_bytes_that_are_not_a_list_are_refused(data: bytes) -> None:
     with pytest.raises(CorruptCandidates):
         Candidates.decode(data)
+
+
+def test_the_in_process_lists_stay_within_their_byte_budget() -> None:
+    local = LocalCandidates(max_bytes=1000, ttl_s=60)
+    lists = {f"k{i}": Candidates.from_hits(_hits(5), 5, MAX_DEPTH) for i in range(4)}
+    for key, c in lists.items():
+        local.put(key, c, size=300)
+    assert local.get("k0") is None  # the oldest went first
+    assert all(local.get(k) is lists[k] for k in ("k1", "k2", "k3"))
+    local.put("k4", lists["k0"], size=300)
+    assert local.get("k1") is None and local.get("k3") is lists["k3"]
