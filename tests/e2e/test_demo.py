@@ -194,10 +194,17 @@ def _run_stop_round(number: int, spec: StopRound, data_dir: Path, tmp_path: Path
         return make.poll() is None
 
     def services() -> list[psutil.Process]:
+        """The runner's live children (make's own `$(shell …)` helpers are not services)."""
         with contextlib.suppress(psutil.NoSuchProcess):
             found = psutil.Process(make.pid).children(recursive=True)
             seen.extend(p for p in found if p not in seen)
-        return [p for p in seen if not _is_runner(p)]
+        runners = {p.pid for p in seen if _is_runner(p)}
+        children = []
+        for proc in seen:
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                if proc.ppid() in runners and proc.status() != psutil.STATUS_ZOMBIE:
+                    children.append(proc)
+        return children
 
     try:
         start = time.monotonic()
