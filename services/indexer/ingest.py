@@ -20,7 +20,7 @@ import numpy as np
 
 from services.common.catalog import Catalog, image_key
 from services.common.index_signals import IndexEvent, IndexSignals
-from services.common.schemas.indexer import JobItemError, JobStatus
+from services.common.schemas.indexer import JobItemError, JobStatus, ObjectsSource
 from services.common.shards import (
     is_deleted,
     new_version,
@@ -100,11 +100,14 @@ class Ingestor:
         await self._check_live(req.collection_id)
         chunks = batches(iter_items(req, self.store, self.policy), self.batch_size)
         tomb = set(await self.store.alist(tombstone_prefix(req.collection_id)))
-        status.total, status.status = 0, "running"
+        # Uploads know their size at once; an import's total grows as its listing streams.
+        known = len(set(req.source.image_ids)) if isinstance(req.source, ObjectsSource) else 0
+        status.total, status.status, listed = known, "running", 0
         model_version: str | None = None
         n = 0
         while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
-            status.total += len(chunk)
+            listed += len(chunk)
+            status.total = max(known, listed)
             if n not in results:
                 await self._check_live(req.collection_id)
                 result, model_version = await self._batch(claimed, n, chunk, tomb)
