@@ -123,8 +123,8 @@ class LocalObjectStore(ObjectStore):
         """Walks only the folder the prefix names, one directory listing at a time."""
         folder, _, stem = prefix.rpartition("/")
         start = self._objects / folder if folder else self._objects
-        if not start.resolve().is_relative_to(self._objects):
-            return
+        if ".." in prefix.split("/") or not start.resolve().is_relative_to(self._objects):
+            return  # no key holds a `..` segment
         yield from self._walk(start, f"{folder}/" if folder else "", stem)
 
     def _walk(self, directory: Path, key_prefix: str, stem: str) -> Iterator[str]:

@@ -180,3 +180,11 @@ def test_listing_streams_in_a_stable_order(tmp_path: Path) -> None:
         "imports/b/2.png",
         "imports2/y",
     ]
+
+
+def test_a_listing_never_leaves_the_store(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path / "store")
+    store.put("meta/collections/c.json", b"{}")
+    (tmp_path / "outside.png").write_bytes(b"x")
+    assert list(store.iter_keys("imports/../meta/")) == []
+    assert list(store.iter_keys("../../")) == []
