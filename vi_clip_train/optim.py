@@ -68,18 +68,20 @@ def sigmoid_loss(
 def multi_positive_loss(
     img: torch.Tensor, txt: torch.Tensor, scale: torch.Tensor, positives: torch.Tensor
 ) -> torch.Tensor:
-    """Symmetric InfoNCE where a text may be true of several images of the batch (and an image of
-    several texts): each side maximises the probability of picking *any* of its positives, so a
-    second image with a yellow star is not pushed away from "ngôi sao màu vàng".
+    """Symmetric InfoNCE without false negatives: a text may be true of several images of the batch
+    (and an image of several texts). Each pair still pulls its own image and text together, but no
+    other true pair is pushed apart: they leave the softmax's denominator, so a second image with a
+    yellow star is not pushed away from "ngôi sao màu vàng". (Rewarding *any* true image instead
+    lets the towers settle on "every short text is near every image", which stalls learning.)
 
     `positives` [texts, images] bool with a true diagonal; with only the diagonal this is CLIP's loss.
     """
     logits = scale * txt.float() @ img.float().T  # [texts, images]
-    pos = positives.to(logits.device)
-    neg_inf = torch.finfo(logits.dtype).min
-    t2i = torch.logsumexp(logits, dim=1) - torch.logsumexp(logits.masked_fill(~pos, neg_inf), dim=1)
-    i2t = torch.logsumexp(logits, dim=0) - torch.logsumexp(logits.masked_fill(~pos, neg_inf), dim=0)
-    return 0.5 * (t2i.mean() + i2t.mean())
+    eye = torch.eye(len(img), dtype=torch.bool, device=logits.device)
+    others = positives.to(logits.device) & ~eye
+    masked = logits.masked_fill(others, torch.finfo(logits.dtype).min)
+    labels = torch.arange(len(img), device=logits.device)
+    return 0.5 * (nn.functional.cross_entropy(masked, labels) + nn.functional.cross_entropy(masked.T, labels))
 
 
 def contrastive_loss(
