@@ -41,7 +41,12 @@ class Hydrator:
         self._flight: SingleFlight[ImageRecord | None] = SingleFlight()
 
     async def results(self, hits: list[Hit], threshold: float | None) -> list[SearchResult]:
-        records = await asyncio.gather(*(self.record(h.image_id) for h in hits))
+        records = [self._fresh(h.image_id) for h in hits]  # the hot path: no await at all
+        misses = [i for i, r in enumerate(records) if r is None]
+        if misses:
+            found = await asyncio.gather(*(self.record(hits[i].image_id) for i in misses))
+            for i, record in zip(misses, found, strict=True):
+                records[i] = record
         sign = self.res.auth.sign
         return [
             SearchResult(
@@ -57,12 +62,15 @@ class Hydrator:
             if record is not None  # deleted since it was indexed
         ]
 
-    async def record(self, image_id: str) -> ImageRecord | None:
+    def _fresh(self, image_id: str) -> ImageRecord | None:
         local = self._local.get(image_id)
-        if local is not None and local[0] > time.monotonic():
-            self._local.move_to_end(image_id)
-            return local[1]
-        return await self._flight.run(image_id, lambda: self._fetch(image_id))
+        if local is None or local[0] <= time.monotonic():
+            return None
+        self._local.move_to_end(image_id)
+        return local[1]
+
+    async def record(self, image_id: str) -> ImageRecord | None:
+        return self._fresh(image_id) or await self._flight.run(image_id, lambda: self._fetch(image_id))
 
     async def _fetch(self, image_id: str) -> ImageRecord | None:
         key = f"img:{image_id}"
