@@ -1,0 +1,40 @@
+"""Signed URLs handed out with a page always have their full lifetime left, cached list or not."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import cast
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from pydantic import SecretStr
+
+from gateway import auth as auth_module
+from gateway import hydrate
+from gateway.auth import Authenticator
+from gateway.deps import Resources
+from gateway.hydrate import URL_LIFETIME_S, Hydrator
+
+HOUR = 3600
+
+
+def _exp(url: str) -> int:
+    return int(parse_qs(urlsplit(url).query)["exp"][0])
+
+
+def test_urls_are_reused_only_while_their_whole_lifetime_is_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = {"now": 10 * HOUR + 10.0}
+    for module in (auth_module, hydrate):
+        monkeypatch.setattr(module.time, "time", lambda: clock["now"])
+    res = SimpleNamespace(auth=Authenticator([SecretStr("a-key-for-tests")], SecretStr("s" * 40)))
+    hydrator = Hydrator(cast(Resources, res))
+
+    first, thumb = hydrator._signed("img1")
+    assert _exp(first) - clock["now"] >= URL_LIFETIME_S and _exp(thumb) == _exp(first)
+    clock["now"] = 10 * HOUR + 3000  # the same hour: the URL still has more than its lifetime left
+    assert hydrator._signed("img1")[0] == first
+    for now in (11 * HOUR + 1, 11 * HOUR + 2000, 15 * HOUR + 7):  # later: a fresh URL when needed
+        clock["now"] = now
+        url, _ = hydrator._signed("img1")
+        assert _exp(url) - now >= URL_LIFETIME_S, (now, url)
+    assert url != first
