@@ -1,4 +1,4 @@
-"""The one image decoder of the system: the encoder, the gateway and training all use it.
+"""The one image decoder of the system: the encoder, the gateway, the indexer and training all use it.
 
 Untrusted bytes become an RGB `PIL.Image` or an `ImageDecodeError` whose `code` says
 what was wrong. The format comes from the bytes, never from a filename or a client's
@@ -169,32 +169,3 @@ def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage
         width=rgb.width,
         height=rgb.height,
     )
-
-
-THUMBNAIL_SIZE = 256
-THUMBNAIL_CONTENT_TYPE = "image/webp"
-
-
-def make_thumbnail(image: Image.Image, size: int = THUMBNAIL_SIZE, quality: int = 80) -> bytes:
-    """A WebP no larger than `size` on its longer side, aspect ratio kept."""
-    thumb = image.copy()
-    thumb.thumbnail((size, size), Image.Resampling.LANCZOS)
-    out = io.BytesIO()
-    thumb.save(out, format="WEBP", quality=quality, method=4)
-    return out.getvalue()
-
-
-@dataclass(frozen=True)
-class PreparedImage:
-    """What storing an image needs from its pixels; small, so it crosses a pool boundary cheaply."""
-
-    content_type: str
-    width: int
-    height: int
-    thumbnail: bytes
-
-
-def prepare(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> PreparedImage:
-    """Decode and thumbnail untrusted bytes (the CPU-heavy part of storing one), or ImageDecodeError."""
-    decoded = decode(data, max_pixels=max_pixels)
-    return PreparedImage(decoded.content_type, decoded.width, decoded.height, make_thumbnail(decoded.image))

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from PIL import Image
 
-from services.common.images import decode_image
+from imaging.decoding import decode_image
 from vi_clip.transforms import to_uint8_transform
 
 from .vishapes.scene import Scene, scene_key

@@ -36,6 +36,7 @@ RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home t
     && chown timanh:timanh /app/data
 COPY deploy/docker/healthcheck.py /usr/local/lib/timanh-healthcheck.py
 COPY services/ services/
+COPY imaging/ imaging/
 COPY vi_clip/ vi_clip/
 
 USER 10001:10001

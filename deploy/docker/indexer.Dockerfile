@@ -23,6 +23,7 @@ RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home t
     && chown timanh:timanh /app/data
 COPY deploy/docker/healthcheck.py /usr/local/lib/timanh-healthcheck.py
 COPY services/ services/
+COPY imaging/ imaging/
 
 USER 10001:10001
 ENV INDEXER_HOST=0.0.0.0 \

@@ -26,6 +26,7 @@ RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home t
 COPY deploy/docker/healthcheck.py /usr/local/lib/timanh-healthcheck.py
 COPY deploy/docker/search-entrypoint.sh /usr/local/lib/timanh-search-entrypoint.sh
 COPY services/ services/
+COPY imaging/ imaging/
 
 USER 10001:10001
 ENV SEARCH_HOST=0.0.0.0 \
