@@ -1,9 +1,9 @@
 """Vietnamese CLIP: a dual encoder for Vietnamese text and images, its registry, factory and checkpoints;
 pretrained OpenCLIP and Hugging Face CLIP/SigLIP models through the same factory (`backends`)."""
 
-from .checkpoint import is_checkpoint_dir, save_checkpoint
+from .checkpoint import is_checkpoint_dir
 from .config import ImageTowerConfig, TextTowerConfig, ViClipConfig
-from .encoder import DualEncoder
+from .encoder import DualEncoder, save_checkpoint
 from .factory import create_model, resolve_device
 from .model import ViClip
 from .registry import get_model_config, list_models

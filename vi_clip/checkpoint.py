@@ -1,18 +1,14 @@
-"""Checkpoint directories (config.json, model.safetensors, tokenizer/, metrics.json) and model versions."""
+"""The on-disk layout of a checkpoint directory (config.json, model.safetensors, tokenizer/,
+metrics.json, calibration.json): reading and writing each file. A leaf: it knows no model family."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from safetensors.torch import load_file, save
-
-if TYPE_CHECKING:
-    from .encoder import DualEncoder
-    from .model import ViClip
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -35,59 +31,18 @@ def fp32_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     }
 
 
-def _vector_relevant_config(model: ViClip) -> dict[str, Any]:
-    """Everything besides weights and tokenizer that changes the vectors; names and provenance do not."""
-    cfg = model.config
-    return {
-        "embed_dim": cfg.embed_dim,
-        "image": [cfg.image.image_size, cfg.image.pool, list(cfg.image.mean), list(cfg.image.std)],
-        "text": [cfg.text.pool, cfg.text.segment, cfg.text.max_length],
-    }
+def weights_bytes(model: torch.nn.Module) -> bytes:
+    """The model's fp32 weights as the bytes of `model.safetensors`."""
+    return save(fp32_state_dict(model))
 
 
-def compute_version(model: ViClip, weights: bytes | None = None) -> str:
-    digest = hashlib.sha256()
-    digest.update(json.dumps(_vector_relevant_config(model), sort_keys=True).encode())
-    digest.update(json.dumps(model.pipeline.tokenizer.get_vocab(), sort_keys=True).encode())
-    digest.update(weights if weights is not None else save(fp32_state_dict(model)))
-    return digest.hexdigest()[:12]
-
-
-def checkpoint_config(model: ViClip) -> dict[str, Any]:
-    """The model's config as a self-contained checkpoint config: towers built from it need no hub."""
-    data = model.config.to_dict()
-    data["image"]["pretrained"] = False
-    data["text"]["pretrained"] = False
-    data["text"]["hf_config"] = model.text_encoder.hf_config_dict()
-    return data
-
-
-def save_checkpoint(model: DualEncoder, directory: str | Path, metrics: dict[str, Any] | None = None) -> Path:
-    """Write a checkpoint that `create_model(directory)` loads back bit for bit (any backend)."""
-    from .backends import PretrainedEncoder
-    from .model import ViClip
-
+def write_checkpoint(
+    directory: str | Path, weights: bytes, config: dict[str, Any], metrics: dict[str, Any] | None = None
+) -> Path:
+    """Write the weights, the config (with its `version`) and, if given, the metrics."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    weights = save(fp32_state_dict(model))
-    tokenizer_dir = out / TOKENIZER_DIR
-    if isinstance(model, ViClip):
-        version = compute_version(model, weights)
-        model._weights_version = version
-        config = checkpoint_config(model)
-        model.pipeline.tokenizer.save_pretrained(str(tokenizer_dir))
-    elif isinstance(model, PretrainedEncoder):
-        model._weights_version = None  # training changed the weights since the version was last read
-        version = model.version
-        config = model.checkpoint_config()
-        tokenizer_dir.mkdir(exist_ok=True)
-        model.save_text_assets(tokenizer_dir)
-        if not any(tokenizer_dir.iterdir()):  # OpenCLIP's bundled BPE needs no files
-            tokenizer_dir.rmdir()
-    else:
-        raise TypeError(f"cannot save a {type(model).__name__}")
     (out / WEIGHTS_FILE).write_bytes(weights)
-    config = {**config, "version": version}
     (out / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if metrics is not None:
         text = json.dumps(metrics, indent=2, ensure_ascii=False) + "\n"

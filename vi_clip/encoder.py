@@ -1,15 +1,17 @@
-"""`DualEncoder`: the surface every model family shares, so serving, evaluation and training never
-ask which backend (our own towers, OpenCLIP, Hugging Face CLIP/SigLIP) they hold."""
+"""`DualEncoder`: the surface every model family shares, so serving, evaluation, training and saving
+never ask which backend (our own towers, OpenCLIP, Hugging Face CLIP/SigLIP) they hold."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checkpoint import TOKENIZER_DIR, weights_bytes, write_checkpoint
 from .transforms import ImageTransform
 
 
@@ -37,6 +39,19 @@ class DualEncoder(nn.Module, ABC):
     @abstractmethod
     def version(self) -> str:
         """Hash of everything that changes the vectors: equal versions mean interchangeable vectors."""
+
+    @abstractmethod
+    def refresh_version(self, weights: bytes) -> str:
+        """`version` recomputed for the weights the model has now (`weights`: them serialised in fp32,
+        for a family that hashes those bytes); saving calls it, as training changed the weights."""
+
+    @abstractmethod
+    def checkpoint_config(self) -> dict[str, Any]:
+        """A config that rebuilds this model from its checkpoint directory alone, without a hub."""
+
+    @abstractmethod
+    def save_text_assets(self, directory: Path) -> None:
+        """Write the tokenizer (and whatever the text tower needs to be rebuilt) to `directory`."""
 
     @property
     @abstractmethod
@@ -86,3 +101,17 @@ class DualEncoder(nn.Module, ABC):
         self, pixels: torch.Tensor, batch: dict[str, torch.Tensor]
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Normalised image and text embeddings and the logit scale, for the contrastive loss."""
+
+
+def save_checkpoint(model: DualEncoder, directory: str | Path, metrics: dict[str, Any] | None = None) -> Path:
+    """Write a checkpoint that `create_model(directory)` loads back bit for bit (any family)."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    weights = weights_bytes(model)
+    version = model.refresh_version(weights)
+    tokenizer_dir = out / TOKENIZER_DIR
+    tokenizer_dir.mkdir(exist_ok=True)
+    model.save_text_assets(tokenizer_dir)
+    if not any(tokenizer_dir.iterdir()):  # OpenCLIP's bundled BPE needs no files
+        tokenizer_dir.rmdir()
+    return write_checkpoint(out, weights, {**model.checkpoint_config(), "version": version}, metrics)

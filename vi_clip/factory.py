@@ -1,14 +1,16 @@
-"""`create_model`: the one door to a ViClip, by registered name or checkpoint directory."""
+"""`create_model`: the one door to a model of any family, by registered name or checkpoint directory.
+The only module that knows every family (`FAMILIES`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from .backends import OWN, build_backend
+from .backends import BackendConfig, hf_clip, openclip
 from .checkpoint import (
     TOKENIZER_DIR,
     is_checkpoint_dir,
@@ -47,11 +49,10 @@ def create_model(
     checkpoint = Path(name_or_checkpoint_dir) if is_checkpoint_dir(name_or_checkpoint_dir) else None
     raw = read_checkpoint_config(checkpoint) if checkpoint else get_model_config(name_or_checkpoint_dir)
     merged = deep_merge(raw, overrides)
-    model: DualEncoder
-    if merged.get("backend", OWN) == OWN:
-        model = _own_model({k: v for k, v in merged.items() if k != "backend"}, checkpoint, tokenizer)
-    else:
-        model = build_backend(merged, checkpoint, tokenizer)
+    backend = merged.get("backend", OWN)
+    if backend not in FAMILIES:
+        raise ValueError(f"unknown backend {backend!r}; known: {', '.join(FAMILIES)}")
+    model = FAMILIES[backend](merged, checkpoint, tokenizer)
     if checkpoint:
         load_weights(model, checkpoint)
         model.calibration = read_calibration(checkpoint)
@@ -63,10 +64,24 @@ def create_model(
 def _own_model(
     raw: dict[str, Any], checkpoint: Path | None, tokenizer: PreTrainedTokenizerBase | None
 ) -> ViClip:
-    cfg = ViClipConfig.from_dict(raw)
+    cfg = ViClipConfig.from_dict({k: v for k, v in raw.items() if k != "backend"})
     if tokenizer is None:
         tokenizer = load_tokenizer(cfg.text.tokenizer, checkpoint / TOKENIZER_DIR if checkpoint else None)
     vocab_limit = cfg.text.hf_config.get("vocab_size")
     if not cfg.text.pretrained and vocab_limit is not None and len(tokenizer) > vocab_limit:
         raise ValueError(f"tokenizer has {len(tokenizer)} tokens but the text tower only {vocab_limit}")
     return ViClip(cfg, TextPipeline(tokenizer, cfg.text.segment, cfg.text.max_length))
+
+
+def _openclip(raw: dict[str, Any], checkpoint: Path | None, tokenizer: Any | None) -> DualEncoder:
+    return openclip.build(BackendConfig.from_dict(raw), checkpoint, tokenizer)
+
+
+def _hf_clip(raw: dict[str, Any], checkpoint: Path | None, tokenizer: Any | None) -> DualEncoder:
+    return hf_clip.build(BackendConfig.from_dict(raw), checkpoint, tokenizer)
+
+
+OWN = "vi_clip"  # our own towers (ViClip); configs without a `backend` field are these
+Builder = Callable[[dict[str, Any], Path | None, Any], DualEncoder]
+# Each family's builder, by the `backend` field of a registry entry or checkpoint config.
+FAMILIES: dict[str, Builder] = {OWN: _own_model, "openclip": _openclip, "hf_clip": _hf_clip}

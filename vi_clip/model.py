@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checkpoint import weights_bytes
 from .config import ViClipConfig
 from .encoder import DualEncoder
 from .heads import ProjectionHead
@@ -55,10 +60,36 @@ class ViClip(DualEncoder):
     def version(self) -> str:
         """Short hash of config + fp32 weights + tokenizer: equal versions mean interchangeable vectors."""
         if self._weights_version is None:
-            from .checkpoint import compute_version
-
-            self._weights_version = compute_version(self)
+            self._weights_version = self.refresh_version(weights_bytes(self))
         return self._weights_version
+
+    def refresh_version(self, weights: bytes) -> str:
+        digest = hashlib.sha256()
+        digest.update(json.dumps(self._vector_relevant_config(), sort_keys=True).encode())
+        digest.update(json.dumps(self.pipeline.tokenizer.get_vocab(), sort_keys=True).encode())
+        digest.update(weights)
+        self._weights_version = digest.hexdigest()[:12]
+        return self._weights_version
+
+    def _vector_relevant_config(self) -> dict[str, Any]:
+        """Everything besides weights and tokenizer that changes the vectors; names and provenance do not."""
+        cfg = self.config
+        return {
+            "embed_dim": cfg.embed_dim,
+            "image": [cfg.image.image_size, cfg.image.pool, list(cfg.image.mean), list(cfg.image.std)],
+            "text": [cfg.text.pool, cfg.text.segment, cfg.text.max_length],
+        }
+
+    def checkpoint_config(self) -> dict[str, Any]:
+        """The config with the towers' resolved configs inline and nothing to fetch from a hub."""
+        data = self.config.to_dict()
+        data["image"]["pretrained"] = False
+        data["text"]["pretrained"] = False
+        data["text"]["hf_config"] = self.text_encoder.hf_config_dict()
+        return data
+
+    def save_text_assets(self, directory: Path) -> None:
+        self.pipeline.tokenizer.save_pretrained(str(directory))
 
     @property
     def device(self) -> torch.device:

@@ -16,8 +16,8 @@ from typing import Any
 import torch
 from transformers import AutoConfig
 
-from .checkpoint import save_checkpoint
 from .config import ImageTowerConfig, TextTowerConfig, ViClipConfig
+from .encoder import save_checkpoint
 from .model import ViClip
 from .tokenizer import TextPipeline, load_tokenizer
 

@@ -7,7 +7,6 @@ import copy
 import dataclasses
 import hashlib
 import json
-from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,13 +144,21 @@ class PretrainedEncoder(DualEncoder):
         """`<backend>-<hash>`: the hash covers preprocessing, tokenizer vocabulary and fp32 weights, so
         the same weights read from the hub or from a local file agree, and nothing else does."""
         if self._weights_version is None:
-            digest = hashlib.sha256(self.backend.encode())
-            prep = {"image": dataclasses.asdict(self.config.image), "max_length": self.config.max_length}
-            digest.update(json.dumps(prep, sort_keys=True).encode())
-            digest.update(json.dumps(vocab_of(self.tokenizer), sort_keys=True).encode())
-            hash_weights(digest, self)
-            self._weights_version = f"{self.backend}-{digest.hexdigest()[:12]}"
+            self._weights_version = self._hash_version()
         return self._weights_version
+
+    def refresh_version(self, weights: bytes) -> str:
+        """Hashed tensor by tensor (see `hash_weights`), not from the serialised `weights`."""
+        self._weights_version = self._hash_version()
+        return self._weights_version
+
+    def _hash_version(self) -> str:
+        digest = hashlib.sha256(self.backend.encode())
+        prep = {"image": dataclasses.asdict(self.config.image), "max_length": self.config.max_length}
+        digest.update(json.dumps(prep, sort_keys=True).encode())
+        digest.update(json.dumps(vocab_of(self.tokenizer), sort_keys=True).encode())
+        hash_weights(digest, self)
+        return f"{self.backend}-{digest.hexdigest()[:12]}"
 
     def tokenize(self, texts: list[str]) -> Batch:
         """NFC and clean-up as for our own models, then the backend's tokenizer."""
@@ -169,12 +176,7 @@ class PretrainedEncoder(DualEncoder):
         txt = F.normalize(self.text_features(batch), dim=-1)
         return img, txt, self.logit_scale.exp().clamp(max=MAX_LOGIT_SCALE)
 
-    @abstractmethod
-    def checkpoint_config(self) -> dict[str, Any]:
-        """A config that rebuilds this model from its checkpoint alone (architecture inline)."""
-
     def save_text_assets(self, directory: Path) -> None:
-        """Write the tokenizer (and whatever the text tower needs to be rebuilt) to `directory`."""
         inner = getattr(self.tokenizer, "tokenizer", self.tokenizer)
         if hasattr(inner, "save_pretrained"):
             inner.save_pretrained(str(directory))
