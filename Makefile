@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo   - start Tìm Ảnh locally"
 	@echo "make test   - install everything pinned and run lint and the whole test suite"
-	@echo "make lint   - ruff and mypy"
+	@echo "make lint   - ruff, mypy and the import contracts"
 	@echo "make up     - run every service with a development S3 server"
 	@echo "make bench  - run the benchmarks; tables and plots in bench/results/"
 	@echo "make train-demo / eval-demo - train and evaluate the demo checkpoint"
@@ -33,6 +33,7 @@ lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 format: venv
 	$(PY) -m ruff format .

@@ -26,9 +26,9 @@ from bench.machine import measure
 from bench.plots import line_plot
 from bench.system import PY, bench_stack, load_average, percentiles, process
 from deploy.stack import free_port
-from tests.support.api import accepted_upload as upload
-from tests.support.api import wait_job
-from tests.support.fullstack import vishapes
+from deploy.harness.api import accepted_upload as upload
+from deploy.harness.api import wait_job
+from deploy.harness.fullstack import vishapes
 
 CLIENTS = (1, 8, 32)
 

@@ -14,11 +14,9 @@ import argparse
 import asyncio
 import json
 import re
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,8 @@ import httpx
 import torch
 
 from bench.loadgen import Connection
+from bench.timing import median_s
+from deploy.harness.ready import wait_ready
 from deploy.stack import Ports, Stack, free_port, service_specs
 from services.common.schemas.encoder import NPY_FLOAT32
 from services.encoder.runner import ModelRunner, resolve_dtype
@@ -52,31 +52,22 @@ def build_runner(args: argparse.Namespace) -> ModelRunner:
     return runner
 
 
-def _median_s(fn: Callable[[], object], repeats: int, sync: bool) -> float:
-    times = []
-    for i in range(repeats + 2):  # two untimed runs: allocator, autotuning, recompiles for a new shape
-        start = time.perf_counter()
-        fn()
-        if sync:
-            torch.cuda.synchronize()
-        if i >= 2:
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def forward_table(runner: ModelRunner, sizes: list[int], repeats: int, images_only: bool) -> None:
-    sync = runner.device.type == "cuda"
+    on_gpu = runner.device.type == "cuda"
+    sync = torch.cuda.synchronize if on_gpu else None
     side = runner.model.image_size
     print(f"\n## Forwards: {runner.model.name} on {runner.device} ({runner.dtype}), median of {repeats}")
     print("| batch | texts/s | images/s |\n| ---: | ---: | ---: |")
     for n in sizes:
         pixels = [torch.rand(3, side, side) for _ in range(n)]
         texts = [TEXT] * n
-        images = n / _median_s(partial(runner.encode_pixels, pixels), repeats, sync)
-        text_rate = None if images_only else n / _median_s(partial(runner.encode_texts, texts), repeats, sync)
+        # Two untimed runs: allocator, autotuning, recompiles for a new shape.
+        images = n / median_s(partial(runner.encode_pixels, pixels), repeats, warmup=2, sync=sync)
+        encode_texts = partial(runner.encode_texts, texts)
+        text_rate = None if images_only else n / median_s(encode_texts, repeats, warmup=2, sync=sync)
         shown = "–" if text_rate is None else f"{text_rate:,.0f}"
         print(f"| {n} | {shown} | {images:,.0f} |")
-        if runner.model.name.startswith("vi-swin-b") and sync:
+        if runner.model.name.startswith("vi-swin-b") and on_gpu:
             print(f"|  | Swin-B vs timm (RTX 5090, compiled): {images / TIMM_SWIN_B_IMAGES_PER_S:.2f}× | |")
 
 
@@ -129,20 +120,11 @@ def concurrency_table(
         }
         spec = service_specs(Ports(encoder=free_port()), env)[0]
         with Stack([spec], cwd=str(REPO), echo=False).running(timeout_s=180):
-            _wait_ready(spec.url)
+            wait_ready(spec.url, timeout_s=180)
             rate, batch = asyncio.run(_load(spec.url, clients, requests))
         results[batching] = rate
         print(f"| {'on' if batching else 'off'} | {rate:,.1f} | {batch:.1f} |")
     print(f"\nbatching ratio (on / off): {results[True] / results[False]:.1f}×")
-
-
-def _wait_ready(url: str, timeout_s: float = 180) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if httpx.get(url + "/readyz", timeout=5).status_code == 200:
-            return
-        time.sleep(0.2)
-    raise TimeoutError(f"encoder at {url} did not load its model")
 
 
 def main(argv: list[str] | None = None) -> int:

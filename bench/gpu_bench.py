@@ -16,12 +16,12 @@
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
+
+from bench.timing import median_s
 
 H200_COPY_TB_S = 4.3  # measured on the H200 machine (read + write)
 H200_BF16_TFLOP_S = 790.0  # measured there, dense bf16 matmul
@@ -30,22 +30,9 @@ K = 10
 
 
 def timed(fn: Callable[[], object], device: torch.device, repeats: int, warmup: int = 2) -> float:
-    """Median seconds of `fn`, the device synchronised around each call."""
-
-    def sync() -> None:
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-
-    for _ in range(warmup):
-        fn()
-    sync()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    """Median seconds of `fn`, the device synchronised after each call."""
+    sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else None
+    return median_s(fn, repeats, warmup=warmup, sync=sync)
 
 
 def device_limits(device: torch.device, copy_gib: float, matmul_n: int) -> tuple[float, float]:

@@ -25,9 +25,9 @@ import torch
 from bench.encoder_bench import build_runner
 from bench.plots import bar_plot
 from bench.system import bench_stack, load_average
-from tests.support.api import accepted_upload as upload
-from tests.support.api import wait_job
-from tests.support.fullstack import ShapeImage, demo_model, vishapes
+from deploy.harness.api import accepted_upload as upload
+from deploy.harness.api import wait_job
+from deploy.harness.fullstack import ShapeImage, demo_model, vishapes
 
 BATCH = 64  # the indexer's default INDEXER_BATCH_SIZE
 UPLOAD_FILES = 50  # images per upload request

@@ -12,13 +12,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from bench.timing import median_s
 
 
 @dataclass(frozen=True)
@@ -36,23 +35,13 @@ class Machine:
         return self.matmul_gflop_s * 1e9 / (2.0 * n * dim)
 
 
-def _median_s(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # untimed: page faults, thread pool start
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def measure(copy_mb: int = 512, matmul_n: int = 2048, repeats: int = 7) -> Machine:
     src = np.ones(copy_mb * 2**20 // 8, dtype=np.float64)
     dst = np.empty_like(src)
-    copy_s = _median_s(lambda: np.copyto(dst, src), repeats)
+    copy_s = median_s(lambda: np.copyto(dst, src), repeats)
     a = np.random.default_rng(0).standard_normal((matmul_n, matmul_n), dtype=np.float32)
     b = np.random.default_rng(1).standard_normal((matmul_n, matmul_n), dtype=np.float32)
-    mm_s = _median_s(lambda: a @ b, repeats)
+    mm_s = median_s(lambda: a @ b, repeats)
     return Machine(
         cpus=os.cpu_count() or 1,
         copy_gb_s=2 * src.nbytes / copy_s / 1e9,
@@ -71,9 +60,9 @@ def flat_search_qps(n: int, dim: int, queries: int = 256) -> tuple[float, float]
     index.add(x)
     threads = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
-    single = 1 / _median_s(lambda: index.search(q[:1], 10), 25)
+    single = 1 / median_s(lambda: index.search(q[:1], 10), 25)
     faiss.omp_set_num_threads(threads)
-    batch = queries / _median_s(lambda: index.search(q, 10), 3)
+    batch = queries / median_s(lambda: index.search(q, 10), 3)
     return single, batch
 
 

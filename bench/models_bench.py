@@ -13,7 +13,6 @@ text tower does the same work either way.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -21,7 +20,8 @@ from typing import Any
 
 import torch
 
-from tests.support.backends import tiny_tokenizer_dir
+from bench.timing import median_s
+from deploy.harness.backends import tiny_tokenizer_dir
 from vi_clip import DualEncoder, create_model
 
 QUERIES = ["một con mèo đen nằm trên ghế", "hai người đàn ông đang chơi quần vợt trên sân"] * 16
@@ -83,14 +83,7 @@ def build(name: str, root: Path) -> DualEncoder:
 
 def rate(fn: Any, items: int, seconds: float) -> float:
     """Median items/s over repeats filling `seconds`, after one warm-up call."""
-    fn()
-    times: list[float] = []
-    deadline = time.perf_counter() + seconds
-    while len(times) < 3 or time.perf_counter() < deadline:
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return items / statistics.median(times)
+    return items / median_s(fn, 3, min_s=seconds)
 
 
 def measure(name: str, root: Path, seconds: float, image_batch: int) -> dict[str, Any]:

@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from tests.support.fullstack import RunningStack, full_stack
-from tests.support.servers import redis_server
+from deploy.harness.fullstack import RunningStack, full_stack
+from deploy.harness.servers import redis_server
 
 
 def percentiles(latencies_ms: list[float]) -> tuple[float, float, float]:

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from bench.system import bench_stack, load_average
-from tests.support.upload_load import large_pngs, uploads_with_probes
+from deploy.harness.upload_load import large_pngs, uploads_with_probes
 
 PATHS = ["/api/v1/collections", "/readyz"]
 

@@ -17,7 +17,7 @@ from moto.server import ThreadedMotoServer
 
 from deploy.stack import free_port
 from services.common.settings import CacheSettings, StorageSettings
-from tests.support.servers import redis_answers, redis_server
+from deploy.harness.servers import redis_answers, redis_server
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto logs every S3 request
 

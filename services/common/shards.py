@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 from services.common.storage import ObjectNotFound, ObjectStore
 
 CURRENT_PREFIX = "index-current/"
+_POINTER_SUFFIX = ".json"
 EVENTS_CHANNEL = "timanh:index:events"
 
 
@@ -62,7 +63,14 @@ def segment_keys(collection_id: str, version: str, shard: int, seg: int) -> tupl
 
 
 def current_key(collection_id: str) -> str:
-    return f"{CURRENT_PREFIX}{collection_id}.json"
+    return f"{CURRENT_PREFIX}{collection_id}{_POINTER_SUFFIX}"
+
+
+def collection_of_current_key(key: str) -> str | None:
+    """The collection whose pointer `key` is (`current_key` read backwards), or None for another key."""
+    if not (key.startswith(CURRENT_PREFIX) and key.endswith(_POINTER_SUFFIX)):
+        return None
+    return key[len(CURRENT_PREFIX) : -len(_POINTER_SUFFIX)] or None
 
 
 def tombstone_prefix(collection_id: str) -> str:

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from services.common.shards import (
+    CURRENT_PREFIX,
     CurrentPointer,
     Manifest,
+    collection_of_current_key,
     read_current,
     tombstone_prefix,
     unpack_ids,
@@ -168,8 +170,8 @@ class IndexHolder:
 
     async def sync_all(self) -> None:
         """Polling: every collection with a pointer, retrying refused versions; drop the gone."""
-        keys = await self.store.alist("index-current/")
-        present = {k[len("index-current/") : -len(".json")] for k in keys if k.endswith(".json")}
+        keys = await self.store.alist(CURRENT_PREFIX)
+        present = {cid for key in keys if (cid := collection_of_current_key(key)) is not None}
         for cid in sorted(present):
             try:
                 await self.sync(cid, retry_failed=True)

@@ -23,7 +23,7 @@ from gateway.settings import GatewaySettings
 from services.common.schemas.indexer import JobRequest, JobStatus, ObjectsSource
 from services.indexer.queue.redis_queue import RedisJobQueue
 from tests.deploy.helpers import REPO
-from tests.support.servers import redis_server
+from deploy.harness.servers import redis_server
 
 CACHE_BUDGET = "4mb"
 QUEUE_BUDGET = "16mb"

@@ -11,17 +11,16 @@ import os
 import secrets
 import shutil
 import subprocess
-import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import pytest
 
+from deploy.harness.ready import wait_ready
 from deploy.stack import Ports, Stack, service_specs
 from tests.support.calibrated import calibrated_checkpoint
 from vi_clip_train.vishapes.__main__ import generate
@@ -126,21 +125,6 @@ def upload_set(tmp_path_factory: pytest.TempPathFactory) -> UploadSet:
     )
 
 
-def _wait_ready(url: str, timeout_s: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    last = ""
-    while time.monotonic() < deadline:
-        try:
-            r = httpx.get(url + "/readyz", timeout=5)
-            if r.status_code == 200:
-                return
-            last = r.text
-        except httpx.HTTPError as exc:
-            last = str(exc)
-        time.sleep(0.5)
-    raise TimeoutError(f"the gateway at {url} never became ready: {last}")
-
-
 @pytest.fixture(scope="session")
 def ui_stack(
     frontend_dist: Path, redis_url: str, tmp_path_factory: pytest.TempPathFactory, upload_set: UploadSet
@@ -168,7 +152,7 @@ def ui_stack(
     stack = Stack(specs, cwd=str(REPO), echo=bool(os.environ.get("E2E_VERBOSE")))
     with stack.running(timeout_s=180):
         url = specs[-1].url
-        _wait_ready(url)
+        wait_ready(url, timeout_s=180)
         yield UiStack(url=url, api_key=api_key)
 
 

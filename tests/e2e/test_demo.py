@@ -19,7 +19,7 @@ import httpx
 import psutil
 
 from deploy.stack import free_port
-from tests.support.fullstack import REPO
+from deploy.harness.fullstack import REPO
 
 
 def test_demo_starts_searches_and_stops_cleanly(tmp_path: Path) -> None:

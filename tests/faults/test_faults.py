@@ -25,10 +25,10 @@ import httpx
 import pytest
 from minio import Minio
 
+from deploy.harness.api import accepted_upload, search_ids, upload, wait_job
+from deploy.harness.fullstack import RunningStack, ShapeImage, full_stack, vishapes
+from deploy.harness.servers import redis_answers
 from deploy.stack import free_port
-from tests.support.api import accepted_upload, search_ids, upload, wait_job
-from tests.support.fullstack import RunningStack, ShapeImage, full_stack, vishapes
-from tests.support.servers import redis_answers
 
 pytestmark = pytest.mark.slow
 BUCKET = f"faults-{uuid.uuid4().hex[:12]}"

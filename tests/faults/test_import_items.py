@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from deploy.harness.ready import wait_ready
 from deploy.stack import Stack
 from services.common.catalog import Catalog
 from services.common.settings import StorageSettings
 from services.common.storage import open_store
 from services.common.storage.s3 import S3ObjectStore
 from tests.support.index_data import vishapes_pngs
-from tests.support.index_stack import REPO, index_specs, new_bucket, wait_for, wait_ready
+from tests.support.index_stack import REPO, index_specs, new_bucket, wait_for
 
 pytestmark = pytest.mark.slow
 NAMES = ["photos/ảnh 1.jpg", "IMG 0001.jpg", "Hà Nội #2 (1).png", "mùa thu – lá vàng.png"]

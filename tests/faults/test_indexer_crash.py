@@ -8,6 +8,7 @@ import random
 
 import pytest
 
+from deploy.harness.ready import wait_ready
 from deploy.stack import Stack
 from services.common.catalog import Catalog
 from services.common.clients.indexer import IndexerClient
@@ -16,7 +17,7 @@ from services.common.schemas.search import SearchParams
 from services.common.settings import StorageSettings
 from services.common.storage import open_store
 from tests.support.index_data import vishapes_pngs
-from tests.support.index_stack import REPO, index_specs, merged_search, new_bucket, stored_vectors, wait_ready
+from tests.support.index_stack import REPO, index_specs, merged_search, new_bucket, stored_vectors
 
 pytestmark = pytest.mark.slow
 KILLS = 4

@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from deploy.harness.ready import wait_ready
 from deploy.stack import Ports, Stack, free_port, service_specs
-from tests.support.fullstack import wait_ready
 
 REPO = Path(__file__).resolve().parents[2]
 

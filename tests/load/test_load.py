@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 from deploy.stack import Stack, free_port, moto_spec
-from tests.support.api import search_ids, wait_job
-from tests.support.fullstack import RunningStack, ShapeImage, full_stack, vishapes
-from tests.support.servers import redis_server
+from deploy.harness.api import search_ids, wait_job
+from deploy.harness.fullstack import RunningStack, ShapeImage, full_stack, vishapes
+from deploy.harness.servers import redis_server
 
 pytestmark = pytest.mark.slow
 DURATION_S = 60.0

@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from tests.support.fullstack import DEMO_CHECKPOINT
+from deploy.harness.fullstack import DEMO_CHECKPOINT
 
 # Things that are not in the ViShapes-vi world (none comes from a test set).
 OUT_OF_DOMAIN = [

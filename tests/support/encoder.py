@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
-
-import httpx
 
 from services.common.storage import ObjectStore
 
@@ -30,26 +25,3 @@ def tiny_checkpoint(directory: Path, seed: int = 0) -> Path:
 
     torch.manual_seed(seed)
     return save_checkpoint(create_model("vi-tiny"), directory)
-
-
-class _Answer(Protocol):
-    status_code: int
-
-    def json(self) -> Any: ...
-
-
-def wait_ready(get: Callable[[str], _Answer], timeout_s: float = 90.0) -> None:
-    """Poll `/readyz` through `get` (an httpx or TestClient `get`) until the model has loaded."""
-    deadline = time.monotonic() + timeout_s
-    last: object = None
-    while time.monotonic() < deadline:
-        try:
-            resp = get("/readyz")
-        except httpx.HTTPError as exc:
-            last = exc
-        else:
-            if resp.status_code == 200:
-                return
-            last = resp.json()
-        time.sleep(0.1)
-    raise TimeoutError(f"encoder not ready within {timeout_s:g}s: {last}")

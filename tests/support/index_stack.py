@@ -55,16 +55,6 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float, what: str) -> None
     raise TimeoutError(f"{what} within {timeout_s:g}s")
 
 
-def wait_ready(url: str, timeout_s: float = 120) -> None:
-    def ready() -> bool:
-        try:
-            return httpx.get(url + "/readyz", timeout=5).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(ready, timeout_s, f"{url} ready")
-
-
 def stored_vectors(store: ObjectStore, cid: str) -> tuple[list[str], np.ndarray]:
     """Every (id, vector) the indexer stored for the collection, one per id."""
     by_id: dict[str, np.ndarray] = {}

@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 
+from deploy.harness.ready import wait_ready
 from deploy.stack import Ports, Stack, free_port, service_specs
 from services.common.settings import StorageSettings
 from services.common.storage import open_store
-from tests.support.encoder import EncoderProcess, tiny_checkpoint, wait_ready
+from tests.support.encoder import EncoderProcess, tiny_checkpoint
 
 if TYPE_CHECKING:
     from vi_clip import ViClip
@@ -45,6 +45,6 @@ def encoder(checkpoint: Path, s3_endpoint: str) -> Iterator[EncoderProcess]:
     spec = service_specs(Ports(encoder=free_port()), env)[0]
     stack = Stack([spec], cwd=str(REPO), echo=False)
     with stack.running(timeout_s=90):
-        wait_ready(lambda path: httpx.get(spec.url + path, timeout=5))
+        wait_ready(spec.url, timeout_s=90)
         store = open_store(StorageSettings(backend="s3", s3_endpoint=s3_endpoint, s3_bucket=bucket))
         yield EncoderProcess(spec.url, stack.procs["encoder"].pid, store)

@@ -13,12 +13,12 @@ import httpx
 import numpy as np
 import pytest
 
+from deploy.harness.backends import EMBED_DIM, FAMILIES, tiny_backend
+from deploy.harness.ready import wait_ready
 from deploy.stack import Ports, Stack, free_port, service_specs
 from services.common.clients import EncoderClient
 from services.common.images import decode_image
-from tests.support.backends import EMBED_DIM, FAMILIES, tiny_backend
 from tests.support.bad_images import encode, photo
-from tests.support.encoder import wait_ready
 
 REPO = Path(__file__).resolve().parents[3]
 TEXTS = ["một con mèo đen nằm trên ghế", "Hà Nội mùa thu", "hình tròn màu đỏ ở góc trên bên trái"]
@@ -47,7 +47,7 @@ def served(
     }
     spec = service_specs(Ports(encoder=free_port()), env)[0]
     with Stack([spec], cwd=str(REPO), echo=False).running(timeout_s=90):
-        wait_ready(lambda path: httpx.get(spec.url + path, timeout=5))
+        wait_ready(spec.url, timeout_s=90)
         yield spec.url, create_model(str(checkpoint))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,8 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.fullstack import RunningStack, ShapeImage, full_stack, vishapes
-from tests.support.servers import redis_server
+from deploy.harness.api import accepted_upload, wait_job
+from deploy.harness.fullstack import RunningStack, ShapeImage, full_stack, vishapes
+from deploy.harness.servers import redis_server
 
 API_KEY = "gateway-test-key"  # a constant: test modules import it, and conftest may load twice
 IMAGE_BYTES = 1024 * 1024  # one image's limit, the gateway's and the encoder's alike
@@ -64,29 +64,11 @@ def api(system: RunningStack) -> Iterator[httpx.Client]:
         yield client
 
 
-def wait_job(api: httpx.Client, job_id: str, timeout_s: float = 120) -> dict[str, object]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        job: dict[str, object] = api.get(f"/api/v1/jobs/{job_id}").json()
-        if job["status"] in ("done", "failed"):
-            return job
-        time.sleep(0.2)
-    raise TimeoutError(f"job {job_id} did not finish")
-
-
-def upload(api: httpx.Client, collection_id: str, paths: list[Path]) -> dict[str, object]:
-    files = [("files", (p.name, p.read_bytes(), "image/png")) for p in paths]
-    resp = api.post(f"/api/v1/collections/{collection_id}/images", files=files)
-    assert resp.status_code == 202, resp.text
-    body: dict[str, object] = resp.json()
-    return body
-
-
 @pytest.fixture(scope="package")
 def indexed(api: httpx.Client, images: list[ShapeImage]) -> tuple[str, dict[str, ShapeImage]]:
     """A collection holding the first 40 images, indexed; returns its id and image id -> image."""
     collection_id = api.post("/api/v1/collections", json={"name": "Hình khối"}).json()["id"]
-    body = upload(api, collection_id, [i.path for i in images[:40]])
+    body = accepted_upload(api, collection_id, [i.path for i in images[:40]])
     assert wait_job(api, str(body["job_id"]))["status"] == "done"
     by_name = {i.path.name: i for i in images}
     accepted = body["accepted"]

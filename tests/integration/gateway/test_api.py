@@ -17,9 +17,11 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.integration.gateway.conftest import API_KEY, upload, wait_job
+from deploy.harness.api import accepted_upload as upload
+from deploy.harness.api import wait_job
+from deploy.harness.fullstack import DEMO_CHECKPOINT, RunningStack, ShapeImage, demo_model
+from tests.integration.gateway.conftest import API_KEY
 from tests.support.bad_zips import spoiled, with_bad_member, zipped
-from tests.support.fullstack import DEMO_CHECKPOINT, RunningStack, ShapeImage, demo_model
 
 TRAINED = demo_model() == str(DEMO_CHECKPOINT)
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.support.fullstack import RunningStack
+from deploy.harness.fullstack import RunningStack
 
 UNKNOWN = "0123456789abcdef"
 # (method, path, request keywords): known and unknown ids and routes, bodies that fail to parse.

@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from deploy.harness.fullstack import REPO
+from deploy.harness.servers import redis_server
 from deploy.stack import ProcessSpec, Stack, free_port
-from tests.support.fullstack import REPO
-from tests.support.servers import redis_server
 
 LIMIT = 5
 KEYS = ["limit-key-redis-up", "limit-key-redis-down"]

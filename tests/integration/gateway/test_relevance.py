@@ -18,9 +18,11 @@ import httpx
 import pytest
 import redis
 
-from tests.integration.gateway.conftest import API_KEY, upload, wait_job
+from deploy.harness.api import accepted_upload as upload
+from deploy.harness.api import wait_job
+from deploy.harness.fullstack import RunningStack, ShapeImage, full_stack
+from tests.integration.gateway.conftest import API_KEY
 from tests.support.calibrated import OUT_OF_DOMAIN, calibrated_checkpoint
-from tests.support.fullstack import RunningStack, ShapeImage, full_stack
 
 DB = 7
 URL_LIFETIME_S = 3600  # what `Authenticator.sign` promises

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.integration.gateway.conftest import API_KEY, ROLE_KEYS, upload, wait_job
-from tests.support.fullstack import RunningStack, ShapeImage
+from deploy.harness.api import accepted_upload as upload
+from deploy.harness.api import wait_job
+from deploy.harness.fullstack import RunningStack, ShapeImage
+from tests.integration.gateway.conftest import API_KEY, ROLE_KEYS
 
 
 def _client(system: RunningStack, key: str) -> httpx.Client:

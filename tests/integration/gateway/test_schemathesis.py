@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from deploy.harness.fullstack import RunningStack
 from tests.integration.gateway.conftest import API_KEY
-from tests.support.fullstack import RunningStack
 
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 

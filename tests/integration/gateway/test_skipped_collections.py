@@ -16,9 +16,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from deploy.harness.api import accepted_upload as upload
+from deploy.harness.api import wait_job
+from deploy.harness.fullstack import REPO, ShapeImage
+from deploy.harness.ready import wait_ready
 from deploy.stack import Ports, Stack, service_specs
-from tests.integration.gateway.conftest import API_KEY, upload, wait_job
-from tests.support.fullstack import REPO, ShapeImage, wait_ready
+from tests.integration.gateway.conftest import API_KEY
 
 
 @pytest.fixture(scope="module")

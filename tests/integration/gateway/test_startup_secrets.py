@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from deploy.harness.fullstack import REPO
 from gateway.settings import GatewaySettings
 from services.indexer.settings import IndexerSettings
-from tests.support.fullstack import REPO
 
 S3 = {"STORAGE_S3_ENDPOINT": "http://minio:9000"}
 REAL = {

@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from deploy.harness.api import wait_job
+from deploy.harness.fullstack import RunningStack
+from deploy.harness.upload_load import large_pngs, uploads_with_probes
 from services.common.catalog import thumbnail_key
 from services.common.settings import StorageSettings
 from services.common.storage import ObjectStore, open_store
-from tests.integration.gateway.conftest import API_KEY, IMAGE_BYTES, UPLOAD_PLACES, wait_job
-from tests.support.fullstack import RunningStack
-from tests.support.upload_load import large_pngs, uploads_with_probes
+from tests.integration.gateway.conftest import API_KEY, IMAGE_BYTES, UPLOAD_PLACES
 
 HEADERS = {"X-API-Key": API_KEY}
 

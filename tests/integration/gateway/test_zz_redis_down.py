@@ -6,8 +6,9 @@ import subprocess
 
 import httpx
 
-from tests.integration.gateway.conftest import upload, wait_job
-from tests.support.fullstack import RunningStack, ShapeImage
+from deploy.harness.api import accepted_upload as upload
+from deploy.harness.api import wait_job
+from deploy.harness.fullstack import RunningStack, ShapeImage
 
 
 def test_searches_succeed_with_redis_stopped(

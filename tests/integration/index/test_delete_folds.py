@@ -10,6 +10,7 @@ import httpx
 import numpy as np
 import pytest
 
+from deploy.harness.ready import wait_ready
 from deploy.stack import Stack
 from services.common.index_signals import IndexEvent, RedisSignals, redis_namespace
 from services.common.schemas.search import SearchParams
@@ -17,7 +18,7 @@ from services.common.settings import StorageSettings
 from services.common.shards import index_prefix
 from services.common.storage import ObjectStore, open_store
 from tests.support.index_data import clustered, ids_for, write_batches
-from tests.support.index_stack import REPO, index_specs, merged_search, new_bucket, wait_for, wait_ready
+from tests.support.index_stack import REPO, index_specs, merged_search, new_bucket, wait_for
 
 pytestmark = pytest.mark.slow
 CID = "folds"

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from deploy.harness.fullstack import RunningStack, full_stack
 from services.common.settings import StorageSettings
 from services.common.shards import deleted_key
 from services.common.storage import open_store
-from tests.support.fullstack import RunningStack, full_stack
 from tests.support.index_data import vishapes_pngs
 from tests.support.index_stack import wait_for
 

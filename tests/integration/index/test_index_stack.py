@@ -10,6 +10,7 @@ import httpx
 import numpy as np
 import pytest
 
+from deploy.harness.ready import wait_ready
 from deploy.stack import Stack
 from services.common.catalog import Catalog
 from services.common.clients.indexer import IndexerClient
@@ -33,7 +34,6 @@ from tests.support.index_stack import (
     merged_search,
     new_bucket,
     stored_vectors,
-    wait_ready,
 )
 
 pytestmark = pytest.mark.slow

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from deploy.harness.ready import wait_ready
 from services.common.schemas.encoder import MODEL_VERSION_HEADER
 from services.common.settings import StorageSettings
 from services.encoder.app import create_app
 from services.encoder.settings import EncoderSettings
 from tests.support.bad_images import encode, photo
-from tests.support.encoder import wait_ready
 
 if TYPE_CHECKING:
     from vi_clip import ViClip
@@ -35,7 +35,7 @@ def client(checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         max_request_bytes=3_000_000,
     )
     with TestClient(create_app(settings)) as c:
-        wait_ready(c.get)
+        wait_ready(c.get, timeout_s=90, poll_s=0.1)
         yield c
 
 

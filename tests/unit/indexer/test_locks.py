@@ -9,7 +9,7 @@ from typing import cast
 import redis
 
 from services.indexer.locks import RedisLocks
-from tests.support.servers import redis_server
+from deploy.harness.servers import redis_server
 
 
 def set_calls(url: str) -> int:

@@ -11,8 +11,9 @@ import pytest
 import torch
 
 import vi_clip
-from tests.support.backends import EMBED_DIM, FAMILIES, IMAGE_SIZE, tiny_backend
-from vi_clip.backends import BACKENDS, BackendConfig
+from deploy.harness.backends import EMBED_DIM, FAMILIES, IMAGE_SIZE, tiny_backend
+from vi_clip.backends import BackendConfig
+from vi_clip.factory import FAMILIES as BACKEND_FAMILIES
 
 CAPTION = "Một người đàn ông đang chơi quần vợt trên sân, ở góc trên bên trái."
 
@@ -35,7 +36,7 @@ def test_every_registry_entry_names_a_known_backend_and_real_weights(name: str) 
     if backend == "vi_clip":
         return
     cfg = BackendConfig.from_dict(raw)
-    assert cfg.backend in BACKENDS and cfg.arch is None
+    assert cfg.backend in BACKEND_FAMILIES and cfg.arch is None
     if cfg.backend == "openclip":
         import open_clip
 

@@ -15,7 +15,7 @@ from torch import nn
 from transformers import AutoModel, RobertaConfig
 
 import vi_clip
-from tests.support.backends import tiny_tokenizer_dir
+from deploy.harness.backends import tiny_tokenizer_dir
 from vi_clip.seed_import import import_seed, main
 from vi_clip.text import normalize_text
 

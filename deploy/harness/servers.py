@@ -1,4 +1,4 @@
-"""Real Redis and S3-compatible servers for tests (no mocks of either)."""
+"""A private Redis server on a free port, for tests and benchmarks that stop and restart it."""
 
 from __future__ import annotations
 
