@@ -25,10 +25,10 @@ import httpx
 from bench.machine import measure
 from bench.plots import line_plot
 from bench.system import PY, bench_stack, load_average, percentiles, process
-from deploy.stack import free_port
 from deploy.harness.api import accepted_upload as upload
 from deploy.harness.api import wait_job
 from deploy.harness.fullstack import vishapes
+from deploy.stack import free_port
 
 CLIENTS = (1, 8, 32)
 

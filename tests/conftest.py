@@ -15,9 +15,9 @@ from collections.abc import Iterator
 import pytest
 from moto.server import ThreadedMotoServer
 
+from deploy.harness.servers import redis_answers, redis_server
 from deploy.stack import free_port
 from services.common.settings import CacheSettings, StorageSettings
-from deploy.harness.servers import redis_answers, redis_server
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto logs every S3 request
 

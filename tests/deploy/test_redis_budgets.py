@@ -18,12 +18,12 @@ import pytest
 import redis
 import yaml
 
+from deploy.harness.servers import redis_server
 from gateway.app import open_resources
 from gateway.settings import GatewaySettings
 from services.common.schemas.indexer import JobRequest, JobStatus, ObjectsSource
 from services.indexer.queue.redis_queue import RedisJobQueue
 from tests.deploy.helpers import REPO
-from deploy.harness.servers import redis_server
 
 CACHE_BUDGET = "4mb"
 QUEUE_BUDGET = "16mb"

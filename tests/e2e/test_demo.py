@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import psutil
 
-from deploy.stack import free_port
 from deploy.harness.fullstack import REPO
+from deploy.stack import free_port
 
 
 def test_demo_starts_searches_and_stops_cleanly(tmp_path: Path) -> None:

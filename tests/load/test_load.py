@@ -19,10 +19,10 @@ import httpx
 import numpy as np
 import pytest
 
-from deploy.stack import Stack, free_port, moto_spec
 from deploy.harness.api import search_ids, wait_job
 from deploy.harness.fullstack import RunningStack, ShapeImage, full_stack, vishapes
 from deploy.harness.servers import redis_server
+from deploy.stack import Stack, free_port, moto_spec
 
 pytestmark = pytest.mark.slow
 DURATION_S = 60.0

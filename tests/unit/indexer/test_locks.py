@@ -8,8 +8,8 @@ from typing import cast
 
 import redis
 
-from services.indexer.locks import RedisLocks
 from deploy.harness.servers import redis_server
+from services.indexer.locks import RedisLocks
 
 
 def set_calls(url: str) -> int:
