@@ -85,7 +85,7 @@ async def run(root: Path, n: int, deletes: int, fold_interval_s: float | None, g
     collect_versions(store, CID, grace_s)
     took = time.perf_counter() - started
     after = usage(store)
-    await deleter.close()
+    await deleter.aclose()
     mib = 2**20
     return [
         f"{len(commits):,}",

@@ -20,6 +20,7 @@ from gateway.settings import GatewaySettings
 from services.common.cache import Cache
 from services.common.catalog import Catalog, CollectionRecord, ImageRecord
 from services.common.clients import EncoderClient, IndexerClient, SearchClient
+from services.common.closing import Closable, shut_down
 from services.common.errors import ApiError
 from services.common.index_signals import IndexSignals
 from services.common.storage import ObjectStore
@@ -44,12 +45,8 @@ class Resources:
         self.directory = CollectionDirectory(self.catalog)
 
     async def aclose(self) -> None:
-        for client in (self.encoder, self.indexer, *self.search):
-            await client.aclose()
-        await self.signals.close()
-        await self.cache.close()
-        self.images.close()
-        self.store.close()
+        clients: list[Closable] = [self.encoder, self.indexer, *self.search]
+        await shut_down([], [*clients, self.signals, self.cache, self.images, self.store])
 
 
 def get_resources(request: Request) -> Resources:

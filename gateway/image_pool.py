@@ -65,5 +65,5 @@ class ImagePool:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -57,7 +57,7 @@ class IndexSignals(ABC):
     def events(self) -> AsyncIterator[IndexEvent]:
         """Pushed events; a backend without push yields nothing (replicas poll instead)."""
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         return None
 
 
@@ -149,7 +149,7 @@ class RedisSignals(IndexSignals):
                 await pubsub.aclose()
                 await client.aclose()
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         await self.client.aclose()
 
 

@@ -15,6 +15,7 @@ from dataclasses import replace
 from fastapi import FastAPI
 
 from services.common.app import create_service_app
+from services.common.closing import shut_down
 from services.common.health import Check
 from services.common.resources import storage_check
 from services.common.storage import open_store
@@ -57,11 +58,7 @@ def create_app(settings: EncoderSettings) -> FastAPI:
         try:
             yield
         finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            if slot.service is not None:
-                await slot.service.close()
-            store.close()
+            await shut_down([task], [store] if slot.service is None else [slot.service, store])
 
     app = create_service_app(
         service="encoder",

@@ -68,7 +68,7 @@ class EncoderService:
         self.texts.start()
         self.images.start()
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         await self.texts.stop()
         await self.images.stop()
         self._preprocess.shutdown(wait=False, cancel_futures=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +12,7 @@ from services.common.app import create_service_app
 from services.common.cache import open_cache
 from services.common.catalog import Catalog
 from services.common.clients import EncoderClient
+from services.common.closing import shut_down
 from services.common.health import Check
 from services.common.index_signals import open_signals, redis_namespace
 from services.common.resources import cache_check, peer_check, storage_check
@@ -94,16 +94,7 @@ def create_app(settings: IndexerSettings) -> FastAPI:
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            await deleter.close()
-            await gc.close()
-            for closable in (encoder, cache, queue, signals, locks):
-                await closable.aclose() if isinstance(closable, EncoderClient) else await closable.close()
-            store.close()
+            await shut_down(tasks, [deleter, gc, encoder, cache, queue, signals, locks, store])
 
     app = create_service_app(
         service="indexer",

@@ -61,5 +61,5 @@ class Deleter:
         await apurge_index(self.store, collection_id)
         return DeleteResult(collection_id=collection_id)
 
-    async def close(self) -> None:
-        await self.folds.close()
+    async def aclose(self) -> None:
+        await self.folds.aclose()

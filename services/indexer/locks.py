@@ -38,7 +38,7 @@ class Locks(ABC):
     @abstractmethod
     def hold(self, name: str) -> contextlib.AbstractAsyncContextManager[None]: ...
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         return None
 
 
@@ -68,7 +68,7 @@ class RedisLocks(Locks):
                 await renew
             await self.client.eval(_RELEASE, 1, key, token)
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         await self.client.aclose()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,6 +12,7 @@ import faiss
 from fastapi import FastAPI
 
 from services.common.app import create_service_app
+from services.common.closing import shut_down
 from services.common.health import Check
 from services.common.index_signals import IndexSignals, open_signals
 from services.common.resources import storage_check
@@ -80,15 +80,10 @@ def create_app(settings: SearchSettings) -> FastAPI:
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            await signals.close()
+            await shut_down(tasks, [signals])
             loader.shutdown(wait=False, cancel_futures=True)
             searcher.shutdown(wait=False, cancel_futures=True)
-            store.close()
+            await store.aclose()
 
     app = create_service_app(
         service="search",

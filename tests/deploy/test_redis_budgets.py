@@ -101,4 +101,4 @@ async def test_cache_pressure_never_evicts_or_blocks_the_job_stream(
         assert not await queue.client.keys("candidates:*"), "no cache entry in the queue's Redis"
     finally:
         await resources.aclose()
-        await queue.close()
+        await queue.aclose()

@@ -19,7 +19,7 @@ async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
     else:
         c = open_cache(request.getfixturevalue("cache_settings"))
     yield c
-    await c.close()
+    await c.aclose()
 
 
 def _key() -> str:
@@ -69,4 +69,4 @@ async def test_unreachable_redis_fails_fast() -> None:
     with pytest.raises(CacheUnavailable):
         await cache.get("k")
     assert loop.time() - start < 2
-    await cache.close()
+    await cache.aclose()

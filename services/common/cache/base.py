@@ -32,6 +32,6 @@ class Cache(ABC):
     async def ping(self) -> None:
         """Raise CacheUnavailable when the backend does not answer."""
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """Release connections; the in-process cache holds none."""
         return None

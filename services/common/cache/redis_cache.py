@@ -54,5 +54,5 @@ class RedisCache(Cache):
         except (RedisError, OSError) as exc:
             raise CacheUnavailable(str(exc)) from exc
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         await self.client.aclose()

@@ -121,7 +121,7 @@ class ObjectStore(ABC):
     def ping(self) -> None:
         """Raise StorageUnavailable when the backend cannot serve requests."""
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         """Release connections; most backends hold nothing to release."""
         return None
 

@@ -192,5 +192,5 @@ class S3ObjectStore(ObjectStore):
     def ping(self) -> None:
         self.ensure_bucket()
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         self._http.clear()

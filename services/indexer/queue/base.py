@@ -68,5 +68,5 @@ class JobQueue(ABC):
     @abstractmethod
     async def ping(self) -> None: ...
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         return None

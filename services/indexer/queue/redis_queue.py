@@ -120,5 +120,5 @@ class RedisJobQueue(JobQueue):
     async def ping(self) -> None:
         await self.client.ping()
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         await self.client.aclose()

@@ -78,7 +78,7 @@ async def test_deletes_fold_per_interval_and_old_versions_go(s3_endpoint: str, r
             listener.cancel()
             await asyncio.gather(listener, return_exceptions=True)
         hits = merged_search([urls["search"]], x[100:101], SearchParams(collection_ids=[CID], k=200))[0]
-    await signals.close()
+    await signals.aclose()
     folds = len(set(versions))
     assert 1 <= folds <= elapsed / INTERVAL_S + 2, (folds, elapsed)
     assert sorted(i for _, i in hits) == ids[100:]

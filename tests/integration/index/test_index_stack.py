@@ -186,7 +186,7 @@ async def test_corrupt_shard_is_refused_and_the_last_good_version_serves(stack: 
     stack.store.put(current_key(cid), CurrentPointer.model_validate(pointer).model_dump_json().encode())
     signals = RedisSignals(stack.redis_url, redis_namespace(stack.storage))
     await signals.announce(IndexEvent(type="version", collection_id=cid, value=bad.version))
-    await signals.close()
+    await signals.aclose()
 
     assert merged_search(stack.search_urls, x[:5], params) == good
     holder_of_0 = stack.search_urls[0]

@@ -38,7 +38,7 @@ def catalog(tmp_path: Path) -> Catalog:
 def pool() -> Iterator[ImagePool]:
     images = ImagePool(workers=2, queue=0)
     yield images
-    images.close()
+    asyncio.run(images.aclose())
 
 
 def _store(
@@ -186,6 +186,6 @@ def test_a_full_pool_refuses_with_503_and_retry_after() -> None:
     try:
         err = asyncio.run(scenario())
     finally:
-        images.close()
+        asyncio.run(images.aclose())
     assert (err.status, err.code) == (503, "uploads_busy")
     assert err.headers == {"Retry-After": "2"}

@@ -52,7 +52,7 @@ async def test_many_deletes_cost_one_fold_per_interval(tmp_path: Path) -> None:
     manifest, raw = current_manifest(store)
     assert manifest.count == 200 and manifest.dead < 200  # shards past the threshold were compacted
     assert not any(iid.encode() in raw for iid in ids[:200])  # O(1) in deletions: no deleted id listed
-    await deleter.close()
+    await deleter.aclose()
 
 
 async def test_superseded_versions_are_collected_after_the_grace(tmp_path: Path) -> None:

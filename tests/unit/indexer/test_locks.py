@@ -35,6 +35,6 @@ async def test_a_waiter_backs_off_while_the_lock_is_held() -> None:
             waited = time.monotonic() - started
         await task
         tries = set_calls(url) - before
-        await locks.close()
+        await locks.aclose()
     assert 1.5 < waited < 3.5
     assert tries <= 10, tries  # a fixed 100 ms poll asks about 20 times in 2 s

@@ -19,7 +19,7 @@ async def queue(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) 
     url = redis_url if request.param == "redis" else None
     q = open_queue(url, f"test-{uuid.uuid4().hex[:8]}", tmp_path / "q.sqlite", claim_idle_s=0.5)
     yield q
-    await q.close()
+    await q.aclose()
 
 
 def _job() -> tuple[JobStatus, JobRequest]:
