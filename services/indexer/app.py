@@ -19,12 +19,13 @@ from services.common.resources import cache_check, peer_check, storage_check
 from services.common.storage import open_store
 from services.indexer.debounce import Debouncer
 from services.indexer.deletes import Deleter
+from services.indexer.deps import IndexerRuntime
 from services.indexer.encoding import EncoderEmbedder
 from services.indexer.ingest import Ingestor
 from services.indexer.locks import open_locks
 from services.indexer.publisher import BuildConfig, Publisher
 from services.indexer.queue import open_queue
-from services.indexer.routes import IndexerRuntime, router
+from services.indexer.routes import router
 from services.indexer.settings import IndexerSettings
 from services.indexer.sources import SourcePolicy
 from services.indexer.versions_gc import collect_versions
@@ -74,7 +75,6 @@ def create_app(settings: IndexerSettings) -> FastAPI:
             policy=policy,
         )
         app.state.runtime = IndexerRuntime(store, queue, publisher, deleter, catalog, policy)
-        app.state.store, app.state.cache, app.state.encoder = store, cache, encoder
 
         async def queue_ok() -> str | None:
             await queue.ping()

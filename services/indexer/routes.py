@@ -5,39 +5,18 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 
-from services.common.catalog import Catalog
 from services.common.errors import ApiError, ErrorBody
 from services.common.schemas.indexer import DeleteResult, JobRequest, JobStatus
 from services.common.shards import CollectionIndex, collection_index, is_deleted
-from services.common.storage import ObjectStore
-from services.indexer.deletes import Deleter
-from services.indexer.publisher import CollectionDeleted, Publisher
+from services.indexer.deps import RuntimeDep
+from services.indexer.publisher import CollectionDeleted
 from services.indexer.purge import apurge_collection
-from services.indexer.queue import JobQueue
-from services.indexer.sources import SourcePolicy, check_source
+from services.indexer.sources import check_source
 
-
-@dataclass
-class IndexerRuntime:
-    store: ObjectStore
-    queue: JobQueue
-    publisher: Publisher
-    deleter: Deleter
-    catalog: Catalog
-    policy: SourcePolicy
-
-
-def _runtime(request: Request) -> IndexerRuntime:
-    runtime: IndexerRuntime = request.app.state.runtime
-    return runtime
-
-
-Runtime = Annotated[IndexerRuntime, Depends(_runtime)]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody},
     422: {"model": ErrorBody},
@@ -47,7 +26,7 @@ router = APIRouter(prefix="/v1", tags=["indexer"], responses=_ERRORS)
 
 
 @router.post("/jobs", status_code=202, response_model=JobStatus)
-async def create_job(body: JobRequest, rt: Runtime) -> JobStatus:
+async def create_job(body: JobRequest, rt: RuntimeDep) -> JobStatus:
     """Queue an ingestion job; a source outside the allowed roots or prefixes is refused here, and so
     is a deleted collection (whatever an upload racing the deletion stored is removed)."""
     check_source(body, rt.policy)
@@ -67,7 +46,7 @@ async def create_job(body: JobRequest, rt: Runtime) -> JobStatus:
 
 
 @router.get("/jobs/{job_id}", response_model=JobStatus)
-async def job_status(job_id: str, rt: Runtime) -> JobStatus:
+async def job_status(job_id: str, rt: RuntimeDep) -> JobStatus:
     status = await rt.queue.get_status(job_id)
     if status is None:
         raise ApiError(404, "job_not_found", "No such job.", {"job_id": job_id})
@@ -75,7 +54,7 @@ async def job_status(job_id: str, rt: Runtime) -> JobStatus:
 
 
 @router.delete("/collections/{collection_id}/images/{image_id}", response_model=DeleteResult)
-async def delete_image(collection_id: str, image_id: str, rt: Runtime) -> DeleteResult:
+async def delete_image(collection_id: str, image_id: str, rt: RuntimeDep) -> DeleteResult:
     """Searches stop returning the image as soon as this answers."""
     _check_id(collection_id)
     _check_id(image_id)
@@ -83,20 +62,20 @@ async def delete_image(collection_id: str, image_id: str, rt: Runtime) -> Delete
 
 
 @router.delete("/collections/{collection_id}", response_model=DeleteResult)
-async def delete_collection(collection_id: str, rt: Runtime) -> DeleteResult:
+async def delete_collection(collection_id: str, rt: RuntimeDep) -> DeleteResult:
     _check_id(collection_id)
     return await rt.deleter.delete_collection(collection_id)
 
 
 @router.get("/collections/{collection_id}/index", response_model=CollectionIndex)
-async def index_info(collection_id: str, rt: Runtime) -> CollectionIndex:
+async def index_info(collection_id: str, rt: RuntimeDep) -> CollectionIndex:
     """Current version, tombstone-aware cache version and image count: two small reads."""
     _check_id(collection_id)
     return await asyncio.to_thread(collection_index, rt.store, collection_id)
 
 
 @router.post("/collections/{collection_id}/publish", response_model=CollectionIndex)
-async def publish(collection_id: str, rt: Runtime) -> CollectionIndex:
+async def publish(collection_id: str, rt: RuntimeDep) -> CollectionIndex:
     """Fold stored vectors and deletions into a new version now (compaction, recovery)."""
     _check_id(collection_id)
     try:

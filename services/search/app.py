@@ -18,6 +18,7 @@ from services.common.index_signals import IndexSignals, open_signals
 from services.common.resources import storage_check
 from services.common.shards import read_tombgen
 from services.common.storage import StorageError, open_store
+from services.search.deps import SearchRuntime
 from services.search.engine import SearchEngine
 from services.search.holder import IndexHolder
 from services.search.routes import router
@@ -66,8 +67,8 @@ def create_app(settings: SearchSettings) -> FastAPI:
         holder = IndexHolder(
             store, settings.shard_count, settings.held_shards, app.state.metrics.registry, loader
         )
-        app.state.store, app.state.holder = store, holder
-        app.state.engine = SearchEngine(holder, signals, searcher, settings.sync_timeout_s)
+        engine = SearchEngine(holder, signals, searcher, settings.sync_timeout_s)
+        app.state.runtime = SearchRuntime(engine, settings)
         app.state.readiness_checks += [
             storage_check(store),
             Check("index", holder.ready),

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import msgpack
 import numpy as np
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
 from services.common.errors import ApiError, ErrorBody
@@ -17,17 +17,8 @@ from services.common.schemas.search import (
     SearchResponse,
     ShardAssignment,
 )
-from services.search.engine import SearchEngine
+from services.search.deps import EngineDep, SettingsDep
 
-MAX_BODY = 16 << 20
-
-
-def _engine(request: Request) -> SearchEngine:
-    engine: SearchEngine = request.app.state.engine
-    return engine
-
-
-Engine = Annotated[SearchEngine, Depends(_engine)]
 _ERRORS: dict[int | str, dict[str, Any]] = {413: {"model": ErrorBody}, 422: {"model": ErrorBody}}
 router = APIRouter(prefix="/v1", tags=["search"], responses=_ERRORS)
 _BODY_DOC: dict[str, Any] = {
@@ -73,15 +64,15 @@ def decode_body(body: bytes, content_type: str) -> tuple[np.ndarray, SearchParam
 
 
 @router.post("/search", response_model=SearchResponse, openapi_extra=_BODY_DOC)
-async def search(request: Request, engine: Engine) -> SearchResponse:
+async def search(request: Request, engine: EngineDep, settings: SettingsDep) -> SearchResponse:
     """k nearest images per query vector over the shards this replica holds."""
     body = await request.body()
-    if len(body) > MAX_BODY:
+    if len(body) > settings.max_request_bytes:
         raise ApiError(413, "payload_too_large", "The search body is too large.")
     x, params = decode_body(body, request.headers.get("content-type", "application/json"))
     return await engine.search(x, params)
 
 
 @router.get("/shards", response_model=ShardAssignment)
-async def shards(engine: Engine) -> ShardAssignment:
+async def shards(engine: EngineDep) -> ShardAssignment:
     return ShardAssignment(shard_count=engine.holder.shard_count, shards=sorted(engine.holder.shards))

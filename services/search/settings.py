@@ -30,6 +30,9 @@ class SearchSettings(ServiceSettings):
     faiss_threads: int = Field(
         0, ge=0, le=256, description="OpenMP threads of one FAISS call; 0 keeps FAISS's default"
     )
+    max_request_bytes: int = Field(
+        16 << 20, ge=1024, description="Largest search request body accepted (413 above it)"
+    )
 
     @field_validator("shards", mode="before")
     @classmethod

@@ -1,0 +1,33 @@
+"""What the lifespan built, handed to routes as an `Annotated` dependency."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.common.catalog import Catalog
+from services.common.storage import ObjectStore
+from services.indexer.deletes import Deleter
+from services.indexer.publisher import Publisher
+from services.indexer.queue import JobQueue
+from services.indexer.sources import SourcePolicy
+
+
+@dataclass
+class IndexerRuntime:
+    store: ObjectStore
+    queue: JobQueue
+    publisher: Publisher
+    deleter: Deleter
+    catalog: Catalog
+    policy: SourcePolicy
+
+
+def get_runtime(request: Request) -> IndexerRuntime:
+    runtime: IndexerRuntime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[IndexerRuntime, Depends(get_runtime)]
