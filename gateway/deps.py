@@ -40,7 +40,8 @@ class Resources:
 
     def __post_init__(self) -> None:
         self.catalog = Catalog(self.store)
-        self.guarded_cache = GuardedCache(self.cache)
+        s = self.settings
+        self.guarded_cache = GuardedCache(self.cache, s.cache_failure_threshold, s.cache_open_s)
         self.limiter = RateLimiter(self.settings.rate_limit_per_minute, self.guarded_cache)
         self.directory = CollectionDirectory(self.catalog)
 

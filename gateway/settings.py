@@ -66,6 +66,12 @@ class GatewaySettings(ServiceSettings):
     candidate_cache_max_bytes: int = Field(
         64 * 1024, ge=1024, description="Most bytes one query's cached candidate list may take"
     )
+    cache_failure_threshold: int = Field(
+        3, ge=1, description="Cache errors in a row after which the gateway skips its cache for a while"
+    )
+    cache_open_s: float = Field(
+        5.0, gt=0, description="How long the gateway skips a failing cache before trying it again"
+    )
     cache_redis_url: str | None = Field(
         None,
         description="Redis of the query cache and rate limits, with a memory budget of its own "
