@@ -4,50 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from gateway.access import Caller, CollectionDirectory, Permission
-from gateway.auth import Authenticator
+from gateway.access import Caller, Permission
 from gateway.guard import CALLER_STATE
-from gateway.image_pool import ImagePool
-from gateway.ratelimit import RateLimiter
-from gateway.resilience import GuardedCache
-from gateway.settings import GatewaySettings
-from services.common.cache import Cache
-from services.common.catalog import Catalog, CollectionRecord, ImageRecord
-from services.common.clients import EncoderClient, IndexerClient, SearchClient
-from services.common.closing import Closable, shut_down
+from gateway.resources import Resources, image_or_404
+from services.common.catalog import CollectionRecord, ImageRecord
 from services.common.errors import ApiError
-from services.common.index_signals import IndexSignals
-from services.common.storage import ObjectStore
-
-
-@dataclass
-class Resources:
-    settings: GatewaySettings
-    store: ObjectStore
-    cache: Cache
-    encoder: EncoderClient
-    indexer: IndexerClient
-    search: list[SearchClient]
-    auth: Authenticator
-    signals: IndexSignals
-    images: ImagePool
-
-    def __post_init__(self) -> None:
-        self.catalog = Catalog(self.store)
-        s = self.settings
-        self.guarded_cache = GuardedCache(self.cache, s.cache_failure_threshold, s.cache_open_s)
-        self.limiter = RateLimiter(self.settings.rate_limit_per_minute, self.guarded_cache)
-        self.directory = CollectionDirectory(self.catalog)
-
-    async def aclose(self) -> None:
-        clients: list[Closable] = [self.encoder, self.indexer, *self.search]
-        await shut_down([], [*clients, self.signals, self.cache, self.images, self.store])
 
 
 def get_resources(request: Request) -> Resources:
@@ -85,21 +51,6 @@ Principal = Annotated[Caller, Depends(current_caller)]
 
 ID_PATTERN = r"^[A-Za-z0-9_-]+$"
 IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
-
-
-async def collection_or_404(collection_id: str, res: Resources) -> CollectionRecord:
-    """The collection whatever its owner (the caller's access is checked by the route's dependency)."""
-    record = await asyncio.to_thread(res.catalog.get_collection, collection_id)
-    if record is None:
-        raise ApiError(404, "collection_not_found", f"No collection with id {collection_id!r}.")
-    return record
-
-
-async def image_or_404(image_id: str, res: Resources) -> ImageRecord:
-    record = await asyncio.to_thread(res.catalog.get_image, image_id)
-    if record is None:
-        raise ApiError(404, "image_not_found", f"No image with id {image_id!r}.")
-    return record
 
 
 async def visible_collection(collection_id: str, res: Resources, caller: Caller) -> CollectionRecord:

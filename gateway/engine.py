@@ -20,11 +20,11 @@ import numpy as np
 from redis.exceptions import RedisError
 
 from gateway.candidates import Candidates, CorruptCandidates, LocalCandidates
-from gateway.deps import Resources, collection_or_404
 from gateway.fanout import FanOutClient
 from gateway.hydrate import Hydrator
 from gateway.query import digest
 from gateway.resilience import SingleFlight
+from gateway.resources import Resources, collection_or_404
 from services.common.index_signals import Signal
 from services.common.schemas.encoder import ModelInfo
 from services.common.schemas.public import MAX_DEPTH, EmptyReason, SearchResponse

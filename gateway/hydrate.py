@@ -14,8 +14,8 @@ from collections import OrderedDict
 from urllib.parse import parse_qs, urlsplit
 
 from gateway.api.routes.images import content_path, thumbnail_path
-from gateway.deps import Resources
 from gateway.resilience import SingleFlight
+from gateway.resources import Resources
 from services.common.catalog import ImageRecord
 from services.common.schemas.public import Match, SearchResult
 from services.common.schemas.search import Hit
