@@ -32,8 +32,6 @@ from services.common.schemas.search import SearchParams
 from services.common.shards import collection_index
 
 log = logging.getLogger(__name__)
-MODEL_INFO_TTL_S = 10.0
-COLLECTIONS_TTL_S = 2.0
 LOCAL_CANDIDATE_BYTES = 32 << 20
 NO_CANDIDATES = Candidates([], [], np.zeros(0, np.float32), 0, exhaustive=True)
 
@@ -84,7 +82,10 @@ class SearchEngine:
 
     async def model_info(self) -> ModelInfo:
         """The serving model (version, relevance threshold), asked of the encoder every few seconds."""
-        if self._model_info and time.monotonic() - self._model_info[0] < MODEL_INFO_TTL_S:
+        if (
+            self._model_info
+            and time.monotonic() - self._model_info[0] < self.res.settings.model_info_refresh_s
+        ):
             return self._model_info[1]
 
         async def ask() -> ModelInfo:
@@ -97,7 +98,7 @@ class SearchEngine:
     async def _collection_ids(self) -> list[str]:
         """All collections, listed from storage at most every few seconds (new ones start empty)."""
         now = time.monotonic()
-        if self._collections is None or now - self._collections[0] > COLLECTIONS_TTL_S:
+        if self._collections is None or now - self._collections[0] > self.res.settings.collections_refresh_s:
             records = await asyncio.to_thread(self.res.catalog.list_collections)
             self._collections = (now, [r.id for r in records])
         return self._collections[1]

@@ -20,7 +20,6 @@ from services.common.catalog import ImageRecord
 from services.common.schemas.public import Match, SearchResult
 from services.common.schemas.search import Hit
 
-RECORD_TTL_S = 3600  # records are immutable; a deleted image's hits leave the index at once
 LOCAL_RECORDS = 20_000
 LOCAL_TTL_S = 60.0
 URL_LIFETIME_S = 3600  # what a signed URL promises from the moment it is handed out
@@ -103,7 +102,9 @@ class Hydrator:
             record = await asyncio.to_thread(self.res.catalog.get_image, image_id)
             if record is None:
                 return None
-            await self.res.guarded_cache.set(key, record.model_dump_json().encode(), RECORD_TTL_S)
+            await self.res.guarded_cache.set(
+                key, record.model_dump_json().encode(), self.res.settings.record_cache_ttl_s
+            )
         assert record is not None
         self._local[image_id] = (time.monotonic() + LOCAL_TTL_S, record)
         self._local.move_to_end(image_id)

@@ -66,6 +66,15 @@ class GatewaySettings(ServiceSettings):
     candidate_cache_max_bytes: int = Field(
         64 * 1024, ge=1024, description="Most bytes one query's cached candidate list may take"
     )
+    record_cache_ttl_s: int = Field(
+        3600, ge=1, description="Lifetime of cached image records (records never change)"
+    )
+    collections_refresh_s: float = Field(
+        2.0, gt=0, description="How long a search over all collections reuses the collection listing"
+    )
+    model_info_refresh_s: float = Field(
+        10.0, gt=0, description="How long the gateway reuses the encoder's model version and threshold"
+    )
     cache_failure_threshold: int = Field(
         3, ge=1, description="Cache errors in a row after which the gateway skips its cache for a while"
     )
