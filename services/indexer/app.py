@@ -52,7 +52,9 @@ def create_app(settings: IndexerSettings) -> FastAPI:
         cache = open_cache(settings.cache)
         encoder = EncoderClient(settings.encoder_url, settings.encoder_timeout_s)
         namespace = redis_namespace(settings.storage)
-        queue = open_queue(redis_url, namespace, settings.queue_path, settings.claim_idle_s)
+        queue = open_queue(
+            redis_url, namespace, settings.queue_path, settings.claim_idle_s, settings.job_status_ttl_s
+        )
         signals = open_signals(redis_url, store, settings.storage, settings.cache.timeout_s)
         locks = open_locks(redis_url, namespace, settings.queue_path.parent / "locks", settings.lock_ttl_s)
         grace = settings.version_gc_grace_s

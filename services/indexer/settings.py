@@ -56,6 +56,9 @@ class IndexerSettings(ServiceSettings):
         30.0, gt=0, description="A job unacknowledged this long by a dead worker is taken over"
     )
     lock_ttl_s: float = Field(30.0, gt=0, description="Lifetime of a publish lock a dead worker held")
+    job_status_ttl_s: int = Field(
+        7 * 24 * 3600, ge=60, description="How long a job's status stays readable in the Redis job queue"
+    )
     encoder_timeout_s: float = Field(120.0, gt=0, description="Timeout of one bulk encoder call")
 
     @field_validator("import_roots", "import_prefixes", mode="before")

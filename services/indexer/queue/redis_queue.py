@@ -16,7 +16,6 @@ from services.common.schemas.indexer import JobRequest, JobStatus
 from services.indexer.queue.base import BatchResult, Claimed, JobQueue
 
 GROUP = "indexers"
-STATUS_TTL_S = 7 * 24 * 3600
 
 
 def job_stream(namespace: str) -> str:
@@ -27,8 +26,11 @@ def job_stream(namespace: str) -> str:
 class RedisJobQueue(JobQueue):
     name = "redis"
 
-    def __init__(self, url: str, namespace: str, claim_idle_s: float) -> None:
+    def __init__(
+        self, url: str, namespace: str, claim_idle_s: float, status_ttl_s: int = 7 * 24 * 3600
+    ) -> None:
         super().__init__(claim_idle_s)
+        self.status_ttl_s = status_ttl_s  # how long a finished job's status can still be read
         self.prefix = f"timanh:{namespace}:"
         self.stream = job_stream(namespace)
         # Blocking reads wait longer than the short cache timeouts allow.
@@ -53,7 +55,7 @@ class RedisJobQueue(JobQueue):
 
     async def enqueue(self, status: JobStatus, request: JobRequest) -> None:
         await self._ensure_group()
-        await self.client.set(self._status_key(status.job_id), status.model_dump_json(), ex=STATUS_TTL_S)
+        await self.client.set(self._status_key(status.job_id), status.model_dump_json(), ex=self.status_ttl_s)
         await self.client.xadd(self.stream, {"job_id": status.job_id, "request": request.model_dump_json()})
 
     @staticmethod
@@ -105,12 +107,12 @@ class RedisJobQueue(JobQueue):
         return JobStatus.model_validate_json(raw) if raw else None
 
     async def put_status(self, status: JobStatus) -> None:
-        await self.client.set(self._status_key(status.job_id), status.model_dump_json(), ex=STATUS_TTL_S)
+        await self.client.set(self._status_key(status.job_id), status.model_dump_json(), ex=self.status_ttl_s)
 
     async def record_batch(self, job_id: str, batch: int, result: BatchResult) -> None:
         pipe = self.client.pipeline(transaction=True)
         pipe.hset(self._batches_key(job_id), str(batch), result.model_dump_json())
-        pipe.expire(self._batches_key(job_id), STATUS_TTL_S)
+        pipe.expire(self._batches_key(job_id), self.status_ttl_s)
         await pipe.execute()
 
     async def batch_results(self, job_id: str) -> dict[int, BatchResult]:

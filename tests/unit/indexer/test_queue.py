@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 
 from services.common.schemas.indexer import JobRequest, JobStatus, ObjectsSource
 from services.indexer.queue import BatchResult, JobQueue, open_queue
@@ -69,3 +70,23 @@ async def test_each_hand_out_is_counted(queue: JobQueue) -> None:
         await queue.heartbeat(claimed, consumer)  # heartbeats are not hand-outs
         await asyncio.sleep(0.7)  # the worker died without acknowledging
     assert seen == [1, 2, 3]
+
+
+async def test_redis_keeps_job_statuses_for_the_configured_time(tmp_path: Path, redis_url: str) -> None:
+    namespace = f"test-{uuid.uuid4().hex[:8]}"
+    q = open_queue(redis_url, namespace, tmp_path / "q.sqlite", claim_idle_s=0.5, status_ttl_s=300)
+    try:
+        status, request = _job()
+        await q.enqueue(status, request)
+        await q.record_batch(status.job_id, 0, BatchResult(done=1, failed=0))
+        client = aioredis.from_url(redis_url)
+        try:
+            for key in (
+                f"timanh:{namespace}:job:{status.job_id}",
+                f"timanh:{namespace}:job:{status.job_id}:batches",
+            ):
+                assert 250 < await client.ttl(key) <= 300, key
+        finally:
+            await client.aclose()
+    finally:
+        await q.aclose()
