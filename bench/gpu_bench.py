@@ -29,21 +29,20 @@ SWIN_B_GMACS = 15.5  # timm's figure for swin_base_patch4_window7_224 (one 224²
 K = 10
 
 
-def timed(fn: Callable[[], object], device: torch.device, repeats: int, warmup: int = 2) -> float:
-    """Median seconds of `fn`, the device synchronised after each call."""
-    sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else None
-    return median_s(fn, repeats, warmup=warmup, sync=sync)
+def device_sync(device: torch.device) -> Callable[[], None] | None:
+    """What `median_s` calls after each timed call so the time covers the device's queued work."""
+    return (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else None
 
 
 def device_limits(device: torch.device, copy_gib: float, matmul_n: int) -> tuple[float, float]:
     """(copy GB/s counting read + write, bf16 matmul TFLOP/s)."""
     src = torch.empty(int(copy_gib * 2**30) // 2, dtype=torch.bfloat16, device=device).fill_(1)
     dst = torch.empty_like(src)
-    copy_s = timed(lambda: dst.copy_(src), device, repeats=10)
+    copy_s = median_s(lambda: dst.copy_(src), 10, warmup=2, sync=device_sync(device))
     copy_gb_s = 2 * src.numel() * src.element_size() / copy_s / 1e9
     a = torch.randn(matmul_n, matmul_n, dtype=torch.bfloat16, device=device)
     b = torch.randn(matmul_n, matmul_n, dtype=torch.bfloat16, device=device)
-    mm_s = timed(lambda: a @ b, device, repeats=20, warmup=5)
+    mm_s = median_s(lambda: a @ b, 20, warmup=5, sync=device_sync(device))
     return copy_gb_s, 2 * matmul_n**3 / mm_s / 1e12
 
 
@@ -61,8 +60,8 @@ def encoder_rates(model_name: str, device: torch.device, batch: int, repeats: in
         with torch.inference_mode(), torch.autocast(device_type=device.type, dtype=torch.bfloat16):
             runner.model.encode_image(on_device)
 
-    forward_s = timed(forward, device, repeats)
-    service_s = timed(lambda: runner.encode_pixels(on_host), device, repeats)
+    forward_s = median_s(forward, repeats, warmup=2, sync=device_sync(device))
+    service_s = median_s(lambda: runner.encode_pixels(on_host), repeats, warmup=2, sync=device_sync(device))
     return batch / forward_s, batch / service_s
 
 
@@ -81,7 +80,7 @@ def flat_search(
         def search(q: torch.Tensor = q) -> torch.Tensor:
             return torch.topk(q @ x.T, K, dim=1).indices
 
-        seconds = timed(search, device, repeats)
+        seconds = median_s(search, repeats, warmup=2, sync=device_sync(device))
         found = search()[:16]
         truth = torch.topk(q32[:16] @ x32.T, K, dim=1).indices
         recall = sum(len(set(f.tolist()) & set(t.tolist())) for f, t in zip(found, truth, strict=True))
