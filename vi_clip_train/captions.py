@@ -40,7 +40,7 @@ SEARCH_PREFIXES = ("", "", "ảnh", "tìm", "ảnh có", "cho tôi xem")
 class CaptionSampling:
     """The recipe's knobs (all on the training CLI as `--caption-*`)."""
 
-    full_prob: float = 0.4  # ViShapes-vi: the full description instead of a partial query
+    full_prob: float = 0.25  # ViShapes-vi: the full description instead of a partial query
     crop_prob: float = 0.5  # real captions: keep a contiguous run of clauses
     word_dropout: float = 0.05  # real captions: drop each word with this chance
     prefix_prob: float = 0.2  # real captions: prepend a search prefix

@@ -67,7 +67,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--caption-full-prob",
         type=float,
-        default=0.4,
+        default=0.25,
         help="ViShapes-vi: full description, else a partial query",
     )
     p.add_argument(

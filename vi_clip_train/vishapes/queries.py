@@ -170,7 +170,9 @@ class QuerySampling:
 
     max_objects: int = 2  # objects described in one query (at most the scene's groups)
     attribute_prob: dict[str, float] = field(
-        default_factory=lambda: {"shape": 0.8, "colour": 0.8, "size": 0.35, "position": 0.3}
+        # Shape is named most often and colour less: a colour alone is easy to see, so queries
+        # that name a shape without its colour are what teaches the image tower shapes.
+        default_factory=lambda: {"shape": 0.95, "colour": 0.6, "size": 0.3, "position": 0.3}
     )
     count_prob: float = 0.5  # state the exact count
     background_prob: float = 0.15
