@@ -3,6 +3,7 @@ never ask which backend (our own towers, OpenCLIP, Hugging Face CLIP/SigLIP) the
 
 from __future__ import annotations
 
+import types
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
@@ -96,11 +97,25 @@ class DualEncoder(nn.Module, ABC):
         pixels = pixels.to(self.device, self.dtype)
         return F.normalize(self.image_features(pixels).float(), dim=-1)
 
+    def freeze(self, *, image: bool = False, text: bool = False) -> None:
+        """Freeze whole towers: no gradients, and eval mode for good, so a frozen tower's BatchNorm
+        running statistics (and its dropout) stay as they are through every later `train()`."""
+        for frozen, tower in ((image, self.image_encoder), (text, self.text_encoder)):
+            if frozen:
+                tower.requires_grad_(False)
+                tower.eval()
+                tower.train = types.MethodType(_stays_in_eval, tower)  # type: ignore[method-assign]
+
     @abstractmethod
     def forward(
         self, pixels: torch.Tensor, batch: dict[str, torch.Tensor]
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Normalised image and text embeddings and the logit scale, for the contrastive loss."""
+
+
+def _stays_in_eval(self: nn.Module, mode: bool = True) -> nn.Module:
+    """`train()` of a frozen tower: the parent's `train()` reaches it and changes nothing."""
+    return self
 
 
 def save_checkpoint(model: DualEncoder, directory: str | Path, metrics: dict[str, Any] | None = None) -> Path:
