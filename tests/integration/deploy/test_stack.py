@@ -9,10 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from deploy.harness.fullstack import REPO
 from deploy.harness.ready import wait_ready
 from deploy.stack import Ports, Stack, free_port, service_specs
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _checks(url: str) -> tuple[int, dict[str, dict[str, object]]]:
