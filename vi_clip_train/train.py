@@ -187,10 +187,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     val_recs = load_records(args.val_data, args.image_root)
     resuming = args.resume and (state_dir / STATE_FILE).is_file()
     model = create_model(str(state_dir), device=device) if resuming else build_model(args, train_recs, device)
-    if args.freeze_image:
-        model.image_encoder.requires_grad_(False)
-    if args.freeze_text:
-        model.text_encoder.requires_grad_(False)
+    model.freeze(image=args.freeze_image, text=args.freeze_text)  # BatchNorm statistics too
     to_uint8 = model.image_transform.to_uint8
     train_px = preload_images(train_recs, model.image_size, args.workers, to_uint8)
     val_px = preload_images(val_recs, model.image_size, args.workers, to_uint8)

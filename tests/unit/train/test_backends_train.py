@@ -53,3 +53,24 @@ def test_fine_tune_siglip_with_a_frozen_image_tower(
     assert after.backend == "hf_clip" and after.version != before.version
     for (name, a), b in zip(before.state_dict().items(), after.state_dict().values(), strict=True):
         assert torch.equal(a, b) == (not name.startswith(("text_encoder", "logit"))), name
+
+
+def test_a_frozen_image_tower_keeps_its_batchnorm_statistics(data: Path, tmp_path: Path) -> None:
+    """Frozen is no gradients and no running statistics either: the ResNet tower of `vi-tiny` comes out
+    of an epoch with every BatchNorm buffer as it went in, while the text tower trains."""
+    torch.manual_seed(0)
+    start = vi_clip.save_checkpoint(vi_clip.create_model("vi-tiny"), tmp_path / "start")
+    out = tmp_path / "tuned"
+    args = ["--model", str(start), "--train-data", str(data / "train/captions.jsonl")]
+    args += ["--val-data", str(data / "val/captions.jsonl"), "--out", str(out), "--epochs", "1"]
+    args += ["--batch-size", "16", "--lr-text", "1e-3", "--warmup-steps", "1", "--precision", "fp32"]
+    train.main([*args, "--freeze-image"])
+    before, after = vi_clip.create_model(str(start)), vi_clip.create_model(str(out))
+    tower_before = before.image_encoder.state_dict()
+    tower_after = after.image_encoder.state_dict()
+    statistics = [name for name in tower_before if name.endswith(("running_mean", "running_var"))]
+    assert statistics  # the tower has BatchNorm layers to keep
+    for name, value in tower_before.items():
+        assert torch.equal(value, tower_after[name]), name
+    text_before, text_after = before.text_encoder.state_dict(), after.text_encoder.state_dict()
+    assert any(not torch.equal(value, text_after[name]) for name, value in text_before.items())
