@@ -38,7 +38,7 @@ def store(system: RunningStack) -> Iterator[ObjectStore]:
     )
     opened = open_store(settings)
     yield opened
-    opened.close()
+    asyncio.run(opened.aclose())
 
 
 def test_listing_and_readiness_stay_fast_under_six_large_uploads(
@@ -62,8 +62,11 @@ def test_listing_and_readiness_stay_fast_under_six_large_uploads(
     # Behind uploads on the shared default pool, listing took 27 s at p99 (6 uploads of 3 such
     # images). The 200 ms figure is `python -m bench.upload_stall`'s, on local storage; here the
     # S3 server runs inside the test process, which also times the requests and sends the uploads.
+    # Each path is held against its own idle latency, so a machine busy with other work slows both
+    # alike and only image work sharing the routes' threads would break the bound.
     for path in ("/api/v1/collections", "/readyz"):
-        assert report.p(path, 99) < 1000, report.latencies_ms[path]
+        bound = 3 * report.p(path, 99, idle=True) + 1000
+        assert report.p(path, 99) < bound, (bound, report.latencies_ms[path])
     assert api.get(f"/api/v1/collections/{col}").json()["image_count"] == 18
 
 
