@@ -29,8 +29,8 @@ URL_LIFETIME_S = 3600  # what `Authenticator.sign` promises
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory: pytest.TempPathFactory, images: list[ShapeImage]) -> Path:
-    return calibrated_checkpoint(tmp_path_factory.mktemp("calibrated"), [i.path for i in images[:40]])
+def checkpoint() -> Path:
+    return calibrated_checkpoint()
 
 
 @pytest.fixture(scope="module")
