@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from gateway.api.routes import collections, images, jobs, me, search
 from gateway.auth import Authenticator
 from gateway.deps import Resources, authenticate
-from gateway.engine import SearchEngine
+from gateway.engine import QueryPlanner
 from gateway.guard import ApiAuthMiddleware
 from gateway.image_pool import ImagePool
 from gateway.limits import BodyLimitMiddleware
@@ -102,7 +102,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = open_resources(settings)
         app.state.resources = resources
-        app.state.engine = SearchEngine(resources)
+        app.state.planner = QueryPlanner(resources)
         app.state.readiness_checks += [
             storage_check(resources.store),
             cache_check(resources.cache),  # searches go on uncached without it

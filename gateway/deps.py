@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Path, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -15,6 +15,9 @@ from gateway.resources import Resources, image_or_404
 from services.common.catalog import CollectionRecord, ImageRecord
 from services.common.errors import ApiError
 
+if TYPE_CHECKING:  # the planner's module imports this one (through hydrate and the image routes)
+    from gateway.engine import QueryPlanner
+
 
 def get_resources(request: Request) -> Resources:
     resources: Resources = request.app.state.resources
@@ -22,6 +25,14 @@ def get_resources(request: Request) -> Resources:
 
 
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
+
+
+def get_planner(request: Request) -> QueryPlanner:
+    planner: QueryPlanner = request.app.state.planner
+    return planner
+
+
+PlannerDep = Annotated["QueryPlanner", Depends(get_planner)]
 
 
 # Declared so the OpenAPI schema documents both ways to send a key; the middleware reads them.

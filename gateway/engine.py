@@ -68,7 +68,10 @@ class Outcome:
     skipped: list[str]  # collections a replica answered without searching
 
 
-class SearchEngine:
+class QueryPlanner:
+    """The gateway's side of a search: which model and index versions answer it (so the cache keys),
+    one fan-out to the replicas on a miss, their hits merged, the page cut and hydrated."""
+
     def __init__(self, res: Resources) -> None:
         self.res = res
         self._embed_flight: SingleFlight[np.ndarray] = SingleFlight()

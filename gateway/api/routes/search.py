@@ -10,8 +10,8 @@ from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
 from gateway.api.errors import errors
-from gateway.deps import Principal, ResourcesDep, visible_image
-from gateway.engine import Outcome, Page, SearchEngine
+from gateway.deps import PlannerDep, Principal, ResourcesDep, visible_image
+from gateway.engine import Outcome, Page
 from gateway.query import normalize_query
 from services.common.catalog import image_key
 from services.common.errors import ApiError
@@ -21,11 +21,6 @@ from services.common.schemas.public import SearchQuery, SearchResponse, SimilarB
 router = APIRouter(prefix="/search", tags=["search"])
 MISSING_HEADER = "X-Missing-Shards"
 SKIPPED_HEADER = "X-Skipped-Collections"
-
-
-def _engine(request: Request) -> SearchEngine:
-    engine: SearchEngine = request.app.state.engine
-    return engine
 
 
 def _answer(response: Response, outcome: Outcome) -> SearchResponse:
@@ -39,17 +34,17 @@ def _answer(response: Response, outcome: Outcome) -> SearchResponse:
 
 @router.post("", response_model=SearchResponse, responses=errors(404, 503))
 async def search(
-    body: SearchQuery, request: Request, response: Response, res: ResourcesDep, caller: Principal
+    body: SearchQuery, response: Response, res: ResourcesDep, caller: Principal, planner: PlannerDep
 ) -> SearchResponse:
     query = normalize_query(body.query)
     page = await _scoped(Page(body.collection_id, body.top_k, body.offset, body.min_score), res, caller)
-    return _answer(response, await _engine(request).search_text(query, page))
+    return _answer(response, await planner.search_text(query, page))
 
 
 async def _scoped(page: Page, res: ResourcesDep, caller: Principal) -> Page:
     """The caller's view: a collection it does not see is a 404, "all" covers those it sees.
 
-    An admin sees every collection, so its searches cost no lookup (the engine answers 404
+    An admin sees every collection, so its searches cost no lookup (the planner answers 404
     for a collection that does not exist)."""
     if page.collection_id:
         if not await res.directory.sees(caller, page.collection_id):
@@ -111,7 +106,7 @@ async def _parse(request: Request, res: ResourcesDep) -> tuple[SimilarByImageId 
     "/image", response_model=SearchResponse, responses=errors(404, 415, 503), openapi_extra=_IMAGE_BODY
 )
 async def search_by_image(
-    request: Request, response: Response, res: ResourcesDep, caller: Principal
+    request: Request, response: Response, res: ResourcesDep, caller: Principal, planner: PlannerDep
 ) -> SearchResponse:
     by_id, data, page = await _parse(request, res)
     page = await _scoped(page, res, caller)
@@ -130,5 +125,5 @@ async def search_by_image(
             raise ApiError(422, exc.code, exc.message) from exc
         source = "upload:" + hashlib.sha256(data).hexdigest()
     vector, model_version = await res.encoder.embed_image(data)
-    outcome = await _engine(request).search_vector(source, vector, model_version, page, exclude)
+    outcome = await planner.search_vector(source, vector, model_version, page, exclude)
     return _answer(response, outcome)
