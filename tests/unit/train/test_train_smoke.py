@@ -64,7 +64,11 @@ def test_training_writes_a_checkpoint_with_its_curve(run: tuple[Path, Path, str]
     }
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["best_epoch"] == 1 and len(metrics["history"]) == 1
-    assert 0.0 <= metrics["val"]["t2i_r1"] <= 1.0 and metrics["train_wall_s"] > 0
+    assert metrics["val"]["t2i_r1"] == pytest.approx(metrics["history"][0]["t2i_r1"], abs=1e-4)
+    assert metrics["train_wall_s"] > 0
+    calibration = json.loads((out / "calibration.json").read_text())  # calibrated on the val split
+    assert -1.0 <= calibration["threshold"] <= 1.0 and calibration["gallery"] == 16
+    assert calibration["method"] == "matching vs non-matching pairs"  # no no-match texts given
     assert json.loads(stdout.strip().splitlines()[-1])["epochs"] == 1
     model = vi_clip.create_model(str(out))
     assert model.encode_text(["ngôi sao màu vàng"]).shape == (1, model.embed_dim)
@@ -95,8 +99,10 @@ def test_evaluate_prints_the_json_last(
     evaluate.main(["--checkpoint", str(out), "--data", str(root / "data/test/captions.jsonl"), "--faiss"])
     lines = capsys.readouterr().out.strip().splitlines()
     result = json.loads(lines[-1])
-    for key in ("t2i_r1", "t2i_r5", "t2i_r10", "i2t_r1", "i2t_r5", "i2t_r10", "t2i_r5_no_diacritics"):
-        assert 0.0 <= result[key] <= 1.0
+    for d in ("t2i", "i2t", "t2i_no_diacritics"):
+        r1, r5, r10 = (result[f"{d[:3]}_r{k}{d[3:]}"] for k in (1, 5, 10))
+        assert r1 <= r5 <= r10 and result[f"{d[:3]}_map{d[3:]}"] >= r1  # AP is 1 at rank 1
+    assert result["threshold"] == json.loads((out / "calibration.json").read_text())["threshold"]
     assert result["gallery"] == 16 and result["t2i_r10"] >= result["t2i_r1"]
     table = "\n".join(lines)
     assert "| text → image |" in table
