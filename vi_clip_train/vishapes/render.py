@@ -48,8 +48,9 @@ def _heart(r: float) -> list[tuple[float, float]]:
     return pts
 
 
-def _cross(r: float) -> list[tuple[float, float]]:
-    a = 0.34 * r
+def cross_outline(r: float, arm: float = 0.34) -> list[tuple[float, float]]:
+    """A plus sign whose arms are `arm` of its radius wide on each side."""
+    a = arm * r
     return [
         (-a, -r),
         (a, -r),
@@ -77,7 +78,7 @@ def shape_outline(shape: str, r: float) -> list[tuple[float, float]] | None:
         "heart": lambda: _heart(r),
         "hexagon": lambda: _regular(6, r, 0.0),
         "diamond": lambda: [(0.0, -r * 1.05), (0.62 * r, 0.0), (0.0, r * 1.05), (-0.62 * r, 0.0)],
-        "cross": lambda: _cross(r),
+        "cross": lambda: cross_outline(r),
     }
     return table[shape]()
 

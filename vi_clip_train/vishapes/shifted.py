@@ -14,6 +14,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from .render import cross_outline
 from .scene import BACKGROUNDS, COLOURS, POSITIONS, Scene
 
 SUPERSAMPLE = 3
@@ -36,24 +37,6 @@ def _star(r: float) -> list[tuple[float, float]]:
         a = i * math.pi / 5 - math.pi / 2
         pts.append((rr * math.cos(a), rr * math.sin(a)))
     return pts
-
-
-def _cross(r: float) -> list[tuple[float, float]]:
-    a = 0.24 * r
-    return [
-        (-a, -r),
-        (a, -r),
-        (a, -a),
-        (r, -a),
-        (r, a),
-        (a, a),
-        (a, r),
-        (-a, r),
-        (-a, a),
-        (-r, a),
-        (-r, -a),
-        (-a, -a),
-    ]
 
 
 def _draw(
@@ -89,7 +72,7 @@ def _draw(
         "star": _star(r * 1.05),
         "hexagon": _poly(6, r * 0.95, -math.pi / 2),
         "diamond": [(0.0, -r), (0.5 * r, 0.0), (0.0, r), (-0.5 * r, 0.0)],
-        "cross": _cross(r),
+        "cross": cross_outline(r, arm=0.24),
     }[shape]
     draw.polygon([(cx + x, cy + y) for x, y in outline], fill=fill, outline=edge, width=width)
 
