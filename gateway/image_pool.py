@@ -25,14 +25,15 @@ from services.common.errors import ApiError
 P = ParamSpec("P")
 T = TypeVar("T")
 RETRY_AFTER_S = 2  # about the time one large image takes a worker
-NICENESS = 10
+NICENESS = 10  # added to the process's own nice value, so a gateway started under `nice` keeps the gap
 
 
 def _lower_priority() -> None:
     """Lower this thread's CPU priority (Linux keeps a nice value per thread; elsewhere a no-op)."""
     if hasattr(os, "setpriority") and os.uname().sysname == "Linux":
+        tid = threading.get_native_id()
         with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + NICENESS))
 
 
 class ImagePool:
