@@ -7,6 +7,7 @@ budget, IVF-Flat beyond, IVF-PQ with a compact refinement when memory is short.
 from __future__ import annotations
 
 import math
+import threading
 
 import faiss
 import numpy as np
@@ -40,6 +41,11 @@ def resolve_index_type(spec: str, n: int, dim: int, budget_bytes: int, flat_max:
     return f"IVF{nlist},PQ{m},Refine(SQ8)"
 
 
+# FAISS's factory raising from two threads at once was seen to hang both (a bad index type retried
+# by two workers); making an index is cheap, so one at a time costs nothing.
+_FACTORY_LOCK = threading.Lock()
+
+
 def _ivf(index: faiss.Index) -> faiss.IndexIVF | None:
     try:
         return faiss.extract_index_ivf(index)
@@ -51,7 +57,8 @@ def build_index(vectors: np.ndarray, index_type: str, seed: int = 1234) -> faiss
     """An inner-product index over unit vectors, trained on a sample when it needs training."""
     x = np.ascontiguousarray(vectors, dtype=np.float32)
     n, dim = x.shape
-    index = faiss.index_factory(dim, index_type, faiss.METRIC_INNER_PRODUCT)
+    with _FACTORY_LOCK:
+        index = faiss.index_factory(dim, index_type, faiss.METRIC_INNER_PRODUCT)
     ivf = _ivf(index)
     if ivf is not None and ivf.nlist > max(1, n // 39):
         raise ValueError(f"{index_type} needs at least {39 * ivf.nlist} vectors to train, got {n}")

@@ -45,13 +45,14 @@ def test_listing_and_readiness_stay_fast_under_six_large_uploads(
     system: RunningStack, api: httpx.Client
 ) -> None:
     col = _collection(api, "Ảnh lớn")
+    # A catalog read whose cost does not grow with the collections other tests of this shared
+    # stack made (listing them all reads every record: the catalog database's job, not this one's).
+    listing = f"/api/v1/collections/{col}"
     pngs = large_pngs(18, tag=uuid.uuid4().hex)
     batches = [pngs[i : i + 3] for i in range(0, 18, 3)]
-    report = asyncio.run(
-        uploads_with_probes(system.gateway, HEADERS, col, batches, ["/api/v1/collections", "/readyz"])
-    )
+    report = asyncio.run(uploads_with_probes(system.gateway, HEADERS, col, batches, [listing, "/readyz"]))
     assert report.upload_status == [202] * 6
-    for path in ("/api/v1/collections", "/readyz"):
+    for path in (listing, "/readyz"):
         samples = report.latencies_ms[path]
         print(
             f"{path}: {len(samples)} requests during {report.upload_s:.1f} s of 6 uploads of 3×25 Mpx: "
@@ -64,7 +65,7 @@ def test_listing_and_readiness_stay_fast_under_six_large_uploads(
     # S3 server runs inside the test process, which also times the requests and sends the uploads.
     # Each path is held against its own idle latency, so a machine busy with other work slows both
     # alike and only image work sharing the routes' threads would break the bound.
-    for path in ("/api/v1/collections", "/readyz"):
+    for path in (listing, "/readyz"):
         bound = 3 * report.p(path, 99, idle=True) + 1000
         assert report.p(path, 99) < bound, (bound, report.latencies_ms[path])
     assert api.get(f"/api/v1/collections/{col}").json()["image_count"] == 18
