@@ -4,6 +4,7 @@ batched relevance agrees with the one-pair truth."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -88,9 +89,9 @@ def test_a_full_description_is_true_exactly_of_the_same_scene() -> None:
 
 def _records(scenes: list[Scene]) -> list[ImageRecord]:
     return [
-        ImageRecord(path=f"{i}.png", captions=[f"cap {i}"], key=scene_key(s), scene=s)
+        ImageRecord(path=Path(f"{i}.png"), captions=[f"cap {i}"], key=scene_key(s), scene=s)
         for i, s in enumerate(scenes)
-    ]  # type: ignore[arg-type]
+    ]
 
 
 def test_sampler_positives_cover_every_image_a_text_is_true_of() -> None:
@@ -119,9 +120,9 @@ def test_real_captions_keep_their_words_in_order() -> None:
 
 def test_real_captions_that_are_identical_are_positives_of_each_other() -> None:
     recs = [
-        ImageRecord(path=f"{i}.jpg", captions=[c], key=f"{i}.jpg")
+        ImageRecord(path=Path(f"{i}.jpg"), captions=[c], key=f"{i}.jpg")
         for i, c in enumerate(["một con mèo", "một con mèo", "bãi biển"])
-    ]  # type: ignore[arg-type]
+    ]
     sampler = CaptionSampler(CaptionSampling(crop_prob=0.0, word_dropout=0.0, prefix_prob=0.0), seed=0)
     _, pos = sampler.sample(recs, [0, 1, 2])
     assert pos.tolist() == [[True, True, False], [True, True, False], [False, False, True]]
