@@ -31,7 +31,7 @@ def _star(r: float, inner: float = 0.45) -> list[tuple[float, float]]:
     ]
 
 
-def _regular(n: int, r: float, phase: float) -> list[tuple[float, float]]:
+def regular_polygon(n: int, r: float, phase: float) -> list[tuple[float, float]]:
     return [
         (r * math.cos(phase + 2 * math.pi * i / n), r * math.sin(phase + 2 * math.pi * i / n))
         for i in range(n)
@@ -72,11 +72,11 @@ def shape_outline(shape: str, r: float) -> list[tuple[float, float]] | None:
     if shape == "circle":
         return None
     table = {
-        "square": lambda: _regular(4, r * 0.92 * math.sqrt(2) * 0.85, math.pi / 4),
-        "triangle": lambda: [(x, y + 0.15 * r) for x, y in _regular(3, r * 1.1, -math.pi / 2)],
+        "square": lambda: regular_polygon(4, r * 0.92 * math.sqrt(2) * 0.85, math.pi / 4),
+        "triangle": lambda: [(x, y + 0.15 * r) for x, y in regular_polygon(3, r * 1.1, -math.pi / 2)],
         "star": lambda: _star(r * 1.1),
         "heart": lambda: _heart(r),
-        "hexagon": lambda: _regular(6, r, 0.0),
+        "hexagon": lambda: regular_polygon(6, r, 0.0),
         "diamond": lambda: [(0.0, -r * 1.05), (0.62 * r, 0.0), (0.0, r * 1.05), (-0.62 * r, 0.0)],
         "cross": lambda: cross_outline(r),
     }

@@ -14,20 +14,13 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from .render import cross_outline
+from .render import cross_outline, regular_polygon
 from .scene import BACKGROUNDS, COLOURS, POSITIONS, Scene
 
 SUPERSAMPLE = 3
 RADIUS = {"small": (0.24, 0.31), "large": (0.39, 0.47)}  # fraction of a grid cell
 JITTER = 0.12
 COLOUR_JITTER = 16
-
-
-def _poly(n: int, r: float, phase: float) -> list[tuple[float, float]]:
-    return [
-        (r * math.cos(phase + 2 * math.pi * i / n), r * math.sin(phase + 2 * math.pi * i / n))
-        for i in range(n)
-    ]
 
 
 def _star(r: float) -> list[tuple[float, float]]:
@@ -70,7 +63,7 @@ def _draw(
     outline = {
         "triangle": [(0.0, -r), (0.95 * r, 0.8 * r), (-0.95 * r, 0.8 * r)],
         "star": _star(r * 1.05),
-        "hexagon": _poly(6, r * 0.95, -math.pi / 2),
+        "hexagon": regular_polygon(6, r * 0.95, -math.pi / 2),
         "diamond": [(0.0, -r), (0.5 * r, 0.0), (0.0, r), (-0.5 * r, 0.0)],
         "cross": cross_outline(r, arm=0.24),
     }[shape]
