@@ -58,8 +58,14 @@ def create_app(settings: IndexerSettings) -> FastAPI:
         signals = open_signals(redis_url, store, settings.storage, settings.cache.timeout_s)
         locks = open_locks(redis_url, namespace, settings.queue_path.parent / "locks", settings.lock_ttl_s)
         grace = settings.version_gc_grace_s
-        # A version superseded now is collected once the grace has passed, even if none follows.
-        gc = Debouncer(grace + 1.0, lambda cid: asyncio.to_thread(collect_versions, store, cid, grace), "gc")
+        # A version superseded now is collected once the grace has passed, even if none follows:
+        # a pass that kept a version for the grace comes back for it.
+
+        async def collect(cid: str) -> None:
+            if (await asyncio.to_thread(collect_versions, store, cid, grace)).retry_in_s is not None:
+                gc.poke(cid)
+
+        gc = Debouncer(grace + 1.0, collect, "gc")
         publisher = Publisher(store, signals, locks, build_config(settings), after_commit=gc.poke)
         catalog = Catalog(store)
         deleter = Deleter(store, signals, publisher, settings.fold_interval_s)

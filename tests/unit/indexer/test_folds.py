@@ -65,7 +65,7 @@ async def test_superseded_versions_are_collected_after_the_grace(tmp_path: Path)
         await publisher.publish(CID)
     assert len(versions(store)) == 3  # within the grace everything stays
     time.sleep(0.6)
-    collect_versions(store, CID, 0.5)
+    assert collect_versions(store, CID, 0.5).retry_in_s is None  # nothing left to come back for
     current = read_current(store, CID)
     assert current is not None and versions(store) == [current.version]
     manifest = Manifest.model_validate_json(store.get(manifest_key(CID, current.version)))
@@ -84,4 +84,6 @@ async def test_a_version_a_replica_may_still_load_is_kept(tmp_path: Path) -> Non
     for n in range(2):
         write_batches(store, CID, ids_for(100, 100 * n), data[100 * n : 100 * (n + 1)], tag=f"b{n}")
         await publisher.publish(CID)
-    assert collect_versions(store, CID, grace_s) == 0 and len(versions(store)) == 2
+    kept = collect_versions(store, CID, grace_s)
+    assert kept.removed == 0 and len(versions(store)) == 2
+    assert kept.retry_in_s is not None and grace_s - 60 < kept.retry_in_s <= grace_s  # when to come back
