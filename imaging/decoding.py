@@ -104,8 +104,11 @@ def _check_pixels(width: int, height: int, max_pixels: int) -> None:
         )
 
 
-def _open(data: bytes, max_pixels: int) -> Image.Image:
-    """Parse the header (first frame only) and check the size, before any pixel is decoded."""
+def open_header(data: bytes, max_pixels: int) -> Image.Image:
+    """Parse the header (first frame only) and check the size, before any pixel is decoded.
+
+    Raises ImageDecodeError for a refused format or size, or what Pillow raises on a bad header.
+    """
     with _OPEN_LOCK, warnings.catch_warnings():
         # Pillow's own bomb guard warns at ~89 Mpx and raises at twice that; any warning
         # from it is a refusal here, whatever our cap.
@@ -142,7 +145,7 @@ def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage
     if not data:
         raise ImageDecodeError("empty_file", "The file is empty.")
     try:
-        img = _open(data, max_pixels)
+        img = open_header(data, max_pixels)
         fmt = img.format or ""
         img.load()
         _check_pixels(img.width, img.height, max_pixels)  # a GIF frame may outgrow its header
