@@ -11,11 +11,17 @@ description a caption gives. Each step therefore draws, per image:
   `crop_prob` to a contiguous run of its clauses (split at commas and "và"/"với"/"đang"/"trên"/
   "ở"/"bên"), with `word_dropout` of its words dropped and a search prefix added with `prefix_prob`;
   images sharing an identical caption are positives of each other (no false negatives);
-- in both, diacritics stripped with `strip_diacritics_prob`.
+- in both, diacritics stripped with `strip_diacritics_prob`;
+- with `foil_prob`, a near miss per image as an extra negative text (NegCLIP's hard negatives):
+  the query with one shape, colour, size, position or count changed ("hai ngôi sao" for a picture
+  of one star), checked false of its scene; on real captions one colour or number word swapped.
+  A batch of short queries is otherwise answerable from colour alone, and the towers learn colour
+  only: a foil differs from the truth in exactly what the shortcut ignores.
 
-On real data the crop is what helps: Vietnamese captions put the subject first ("một người đàn
-ông đang ..."), so a leading run of clauses is a query people type, while the tail still
-trains the details. Keep `word_dropout` low (≤ 0.1) there: a dropped "không" changes the meaning.
+On real data the crop is what helps, and foils teach the colours and counts captions state.
+Vietnamese captions put the subject first ("một người đàn ông đang ..."), so a leading run of
+clauses is a query people type, while the tail still trains the details. Keep `word_dropout`
+low (≤ 0.1) there: a dropped "không" changes the meaning.
 """
 
 from __future__ import annotations
@@ -30,8 +36,20 @@ import torch
 from vi_clip.text import strip_diacritics
 
 from .data import ImageRecord
-from .vishapes.queries import Query, QuerySampling, full_query, query_text, relevance, sample_query
+from .vishapes.queries import (
+    Query,
+    QuerySampling,
+    foil_query,
+    full_query,
+    query_text,
+    relevance,
+    sample_query,
+)
 
+REAL_FOIL_WORDS = (  # words of real captions a swap makes false, each class swapped within itself
+    ("đỏ", "xanh", "vàng", "trắng", "đen", "hồng", "tím", "cam", "nâu", "xám"),
+    ("một", "hai", "ba", "bốn"),
+)
 CLAUSE_SPLIT = re.compile(r",\s*|\s+(?=(?:và|với|đang|trên|ở|bên|cạnh|dưới)\s)")
 SEARCH_PREFIXES = ("", "", "ảnh", "tìm", "ảnh có", "cho tôi xem")
 
@@ -45,6 +63,7 @@ class CaptionSampling:
     word_dropout: float = 0.05  # real captions: drop each word with this chance
     prefix_prob: float = 0.2  # real captions: prepend a search prefix
     strip_diacritics_prob: float = 0.3
+    foil_prob: float = 0.0  # a near-miss negative text per image (0: none)
     queries: QuerySampling = field(default_factory=QuerySampling)
 
 
@@ -64,8 +83,23 @@ def crop_caption(text: str, rng: random.Random, cfg: CaptionSampling) -> str:
     return text
 
 
+def foil_caption(text: str, rng: random.Random) -> str | None:
+    """A real caption with one colour or number word swapped for another of its class, or None."""
+    words = text.split()
+    spots = [(i, c) for i, w in enumerate(words) for c in REAL_FOIL_WORDS if w.lower() in c]
+    if not spots:
+        return None
+    i, words_of = rng.choice(spots)
+    words[i] = rng.choice([w for w in words_of if w != words[i].lower()])
+    return " ".join(words)
+
+
 class CaptionSampler:
-    """Draws one text per image for a training step and knows which images each text is true of."""
+    """Draws one text per image for a training step and knows which images each text is true of.
+
+    `sample` returns the B anchor texts first (text i belongs to image i), then any foils: texts
+    that are negatives of their own image and, on ViShapes-vi, positives of whichever batch images
+    they are true of."""
 
     def __init__(self, cfg: CaptionSampling, seed: int) -> None:
         self.cfg = cfg
@@ -73,11 +107,16 @@ class CaptionSampler:
         self.np_rng = np.random.default_rng(seed)
 
     def sample(self, records: list[ImageRecord], idx: list[int]) -> tuple[list[str], torch.Tensor]:
-        """Texts for `records[idx]` and the [B, B] bool matrix of which image each text is true of."""
+        """Texts for `records[idx]` (B anchors, then foils) and the [texts, B] bool matrix of which
+        image each text is true of."""
         texts: list[str] = []
         queries: list[Query] = []
+        foils: list[str] = []
+        foil_queries: list[Query] = []
         for i in idx:
             rec = records[i]
+            foil: str | None = None
+            want_foil = self.cfg.foil_prob > 0 and self.rng.random() < self.cfg.foil_prob
             if rec.scene is not None:
                 if self.rng.random() < self.cfg.full_prob:
                     text, query = self.rng.choice(rec.captions), full_query(rec.scene)
@@ -85,12 +124,28 @@ class CaptionSampler:
                     query = sample_query(rec.scene, self.np_rng, self.cfg.queries)
                     text = query_text(query, self.np_rng, self.cfg.queries.dropout)
                 queries.append(query)
+                near = foil_query(query, rec.scene, self.np_rng) if want_foil else None
+                if near is not None:
+                    foil_queries.append(near)
+                    foil = query_text(near, self.np_rng, self.cfg.queries.dropout)
             else:
                 text = crop_caption(self.rng.choice(rec.captions), self.rng, self.cfg)
+                foil = foil_caption(text, self.rng) if want_foil else None
             if self.rng.random() < self.cfg.strip_diacritics_prob:
                 text = strip_diacritics(text)
+                foil = strip_diacritics(foil) if foil is not None else None
             texts.append(text)
-        return texts, self._positives(records, idx, texts, queries)
+            if foil is not None:
+                foils.append(foil)
+        positives = self._positives(records, idx, texts, queries)
+        if foils:
+            scenes = [records[i].scene for i in idx]
+            if len(foil_queries) == len(foils) and all(s is not None for s in scenes):
+                foil_pos = relevance(foil_queries, [s for s in scenes if s is not None])
+            else:  # real captions: a foil is a negative of every image
+                foil_pos = torch.zeros(len(foils), len(idx), dtype=torch.bool)
+            positives = torch.cat([positives, foil_pos])
+        return texts + foils, positives
 
     @staticmethod
     def _positives(

@@ -61,7 +61,7 @@ def sigmoid_loss(
     """SigLIP's pairwise loss: every image-caption pair is its own binary match / no-match decision.
     `positives` [texts, images] marks every pair that matches (default: the diagonal)."""
     logits = scale * img.float() @ txt.float().T + bias
-    match = torch.eye(len(img), device=img.device) if positives is None else positives.T.float()
+    match = torch.eye(len(img), len(txt), device=img.device) if positives is None else positives.T.float()
     return -nn.functional.logsigmoid((2 * match - 1) * logits).sum() / len(img)
 
 
@@ -75,13 +75,18 @@ def multi_positive_loss(
     lets the towers settle on "every short text is near every image", which stalls learning.)
 
     `positives` [texts, images] bool with a true diagonal; with only the diagonal this is CLIP's loss.
+    Texts past the B images' own (hard negatives such as foils) only enter the image→text softmax:
+    as negatives of every image they are not true of.
     """
+    b = len(img)
     logits = scale * txt.float() @ img.float().T  # [texts, images]
-    eye = torch.eye(len(img), dtype=torch.bool, device=logits.device)
+    eye = torch.eye(len(txt), b, dtype=torch.bool, device=logits.device)
     others = positives.to(logits.device) & ~eye
     masked = logits.masked_fill(others, torch.finfo(logits.dtype).min)
-    labels = torch.arange(len(img), device=logits.device)
-    return 0.5 * (nn.functional.cross_entropy(masked, labels) + nn.functional.cross_entropy(masked.T, labels))
+    labels = torch.arange(b, device=logits.device)
+    return 0.5 * (
+        nn.functional.cross_entropy(masked[:b], labels) + nn.functional.cross_entropy(masked.T, labels)
+    )
 
 
 def contrastive_loss(

@@ -77,6 +77,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--caption-prefix-prob", type=float, default=0.2, help='real captions: add "tìm", "ảnh có"...'
     )
+    p.add_argument(
+        "--caption-foil-prob",
+        type=float,
+        default=0.0,
+        help="a near-miss negative text per image (one shape, colour or count changed)",
+    )
     p.add_argument("--augment", choices=sorted(AUGMENTATIONS), default="standard", help="image augmentation")
     p.add_argument(
         "--no-match-texts",
@@ -158,6 +164,7 @@ def caption_sampling(args: argparse.Namespace) -> CaptionSampling:
         word_dropout=args.caption_word_dropout,
         prefix_prob=args.caption_prefix_prob,
         strip_diacritics_prob=args.strip_diacritics_prob,
+        foil_prob=args.caption_foil_prob,
     )
 
 

@@ -11,7 +11,7 @@ word ("ngôi sao màu vàng") at least one must be.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -199,3 +199,37 @@ def sample_query(scene: Scene, rng: np.random.Generator, cfg: QuerySampling | No
             described.append(q)
     background = scene.background if rng.random() < cfg.background_prob else None
     return Query(tuple(described), background)
+
+
+def foil_query(query: Query, scene: Scene, rng: np.random.Generator, tries: int = 8) -> Query | None:
+    """A near miss: `query` with one stated attribute or count of one object changed, so it is false
+    of `scene` ("hai ngôi sao vàng" for a picture of one; "hình tròn đỏ" for a red square). Shape and
+    count are changed most often, the distinctions a colour shortcut does not teach. None when no
+    change within `tries` makes the query false (every candidate is also in the scene)."""
+    if not query.objects:
+        return None
+    for _ in range(tries):
+        at = int(rng.integers(len(query.objects)))
+        q = query.objects[at]
+        stated = [a for a in ATTRIBUTES if getattr(q, a) is not None]
+        kinds = [*stated, *(["shape"] * ("shape" in stated)), "count"]
+        kind = kinds[int(rng.integers(len(kinds)))]
+        if kind == "count":
+            held = sum(q.matches(o.shape, o.colour, o.size, o.position) for o in scene.objects)
+            counts = [n for n in COUNT_WORDS if n != held]
+            changed = replace(q, count=counts[int(rng.integers(len(counts)))])
+        else:
+            values = [v for v in VALUES[kind] if v != getattr(q, kind)]
+            value = values[int(rng.integers(len(values)))]
+            changed = ObjectQuery(
+                shape=value if kind == "shape" else q.shape,
+                colour=value if kind == "colour" else q.colour,
+                size=value if kind == "size" else q.size,
+                position=value if kind == "position" else q.position,
+                count=q.count,
+            )
+        objects = (*query.objects[:at], changed, *query.objects[at + 1 :])
+        foil = Query(objects, query.background, query.total, kind="foil")
+        if not satisfies(scene, foil):
+            return foil
+    return None

@@ -11,13 +11,14 @@ import pytest
 import torch
 
 from vi_clip.text import strip_diacritics
-from vi_clip_train.captions import CaptionSampler, CaptionSampling, crop_caption
+from vi_clip_train.captions import CaptionSampler, CaptionSampling, crop_caption, foil_caption
 from vi_clip_train.data import ImageRecord
 from vi_clip_train.vishapes import sample_scene, scene_key
 from vi_clip_train.vishapes.captions import COLOUR_WORDS, COUNT_WORDS, SHAPE_WORDS
 from vi_clip_train.vishapes.queries import (
     ObjectQuery,
     Query,
+    foil_query,
     full_query,
     query_text,
     relevance,
@@ -103,6 +104,60 @@ def test_sampler_positives_cover_every_image_a_text_is_true_of() -> None:
     assert bool(positives.diagonal().all())
     assert int(positives.sum()) > 64  # partial queries are true of other images of the batch
     assert any(t == strip_diacritics(t) and t != t.lower().upper() for t in texts)
+
+
+def test_foils_are_near_misses_false_of_their_scene() -> None:
+    rng = np.random.default_rng(5)
+    changed: dict[str, int] = {"shape": 0, "colour": 0, "count": 0}
+    for _ in range(400):
+        scene = sample_scene(rng)
+        query = sample_query(scene, rng) if rng.random() < 0.7 else full_query(scene)
+        foil = foil_query(query, scene, rng)
+        if foil is None:
+            continue
+        assert satisfies(scene, query) and not satisfies(scene, foil), (scene, query, foil)
+        diffs = [(a, b) for a, b in zip(query.objects, foil.objects, strict=True) if a != b]
+        assert len(diffs) == 1 and foil.background == query.background  # one object, one change
+        a, b = diffs[0]
+        moved = [
+            f for f in ("shape", "colour", "size", "position", "count") if getattr(a, f) != getattr(b, f)
+        ]
+        assert len(moved) == 1
+        changed[moved[0]] = changed.get(moved[0], 0) + 1
+    assert min(changed["shape"], changed["colour"], changed["count"]) > 20, changed
+    two = Query((ObjectQuery("star", "yellow", count=2),))
+    foil = foil_query(two, TWO_YELLOW_STARS, np.random.default_rng(0))
+    assert foil is not None and not satisfies(TWO_YELLOW_STARS, foil)
+
+
+def test_sampler_foils_are_negatives_of_their_own_image() -> None:
+    rng = np.random.default_rng(6)
+    scenes = [sample_scene(rng) for _ in range(64)]
+    # full descriptions always have a near miss, so image k owns foil k
+    sampler = CaptionSampler(CaptionSampling(full_prob=1.0, foil_prob=1.0), seed=0)
+    texts, positives = sampler.sample(_records(scenes), list(range(64)))
+    assert len(texts) == 128 and positives.shape == (128, 64)
+    assert bool(positives[:64].diagonal().all())
+    assert not bool(positives[64:].diagonal().any())
+    for k in range(64):
+        assert texts[64 + k] != texts[k]
+
+
+def test_real_caption_foils_swap_one_colour_or_number_word() -> None:
+    rng = random.Random(0)
+    caption = "hai con chó màu nâu đang chạy trên bãi cỏ"
+    for _ in range(50):
+        foil = foil_caption(caption, rng)
+        assert foil is not None
+        diff = [(a, b) for a, b in zip(caption.split(), foil.split(), strict=True) if a != b]
+        assert len(diff) == 1 and diff[0][0] in ("hai", "nâu")
+    assert foil_caption("bãi biển lúc hoàng hôn", rng) is None
+    recs = [ImageRecord(path=Path("0.jpg"), captions=["một con mèo trắng"], key="0.jpg")]
+    sampler = CaptionSampler(
+        CaptionSampling(crop_prob=0.0, word_dropout=0.0, prefix_prob=0.0, foil_prob=1.0), 0
+    )
+    texts, pos = sampler.sample(recs, [0])
+    assert len(texts) == 2 and pos.tolist() == [[True], [False]]
 
 
 def test_real_captions_keep_their_words_in_order() -> None:

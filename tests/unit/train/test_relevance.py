@@ -55,6 +55,28 @@ def test_a_second_true_image_is_not_pushed_away() -> None:
     )
 
 
+def test_foils_only_enter_the_image_to_text_softmax() -> None:
+    """Extra texts past the batch's own: a foil close to an image raises the loss, one that is true
+    of another image of the batch is masked there, and text→image terms ignore foils."""
+    img = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [0.0, 1.0]]), dim=-1)
+    anchors = img.clone()
+    scale = torch.tensor(10.0)
+    far, near = torch.tensor([[-1.0, 0.0]]), torch.nn.functional.normalize(torch.tensor([[1.0, 0.2]]), dim=-1)
+    eye = torch.eye(2, dtype=torch.bool)
+    base = multi_positive_loss(img, anchors, scale, eye)
+    with_far = multi_positive_loss(
+        img, torch.cat([anchors, far]), scale, torch.cat([eye, torch.zeros(1, 2, dtype=torch.bool)])
+    )
+    with_near = multi_positive_loss(
+        img, torch.cat([anchors, near]), scale, torch.cat([eye, torch.zeros(1, 2, dtype=torch.bool)])
+    )
+    assert base < with_far < with_near
+    # the near text true of image 0 too: no longer pushed from image 0, still from image 1
+    true_of_0 = torch.cat([eye, torch.tensor([[True, False]])])
+    masked = multi_positive_loss(img, torch.cat([anchors, near]), scale, true_of_0)
+    assert base < masked < with_near
+
+
 def test_no_match_loss_only_pushes_scores_over_the_margin() -> None:
     img = torch.tensor([[1.0, 0.0]])
     assert no_match_loss(img, torch.tensor([[0.0, 1.0]]), margin=0.1).item() == 0.0
