@@ -1,8 +1,8 @@
 """`make demo`: Tìm Ảnh on a laptop, over ViShapes-vi images, with one command.
 
 It generates the demo images, makes sure the trained demo checkpoint exists (training it
-when missing), starts every service with embedded defaults (a local storage folder, an
-in-process cache unless `REDIS_URL` is set), creates a demo collection, indexes the images
+when missing), starts every service with embedded defaults (a local storage folder, a SQLite
+catalog, an in-process cache unless `REDIS_URL` is set), creates a demo collection, indexes the images
 with a progress bar, prints the UI's address, and stops every service on Ctrl-C or SIGTERM.
 
 Once the images exist, the main thread starts the services and then only waits for a stop
@@ -172,6 +172,7 @@ def run(args: argparse.Namespace, stop: StopSignals) -> int:
     env = {
         "STORAGE_BACKEND": "local",
         "STORAGE_LOCAL_ROOT": str(args.data_dir / "storage"),
+        "CATALOG_URL": f"sqlite:///{args.data_dir / 'catalog.db'}",  # no database server to install
         "INDEXER_QUEUE_PATH": str(args.data_dir / "indexer-queue.sqlite"),
         "ENCODER_MODEL": str(CHECKPOINT),
         "GATEWAY_FRONTEND_DIR": str(REPO / "frontend" / "dist"),

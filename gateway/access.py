@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -30,6 +29,7 @@ class Permission(StrEnum):
     READ = "read"
     CREATE = "create"  # new collections (shared ones: admin only)
     UPLOAD = "upload"  # into collections the key owns
+    EDIT = "edit"  # albums, tags and notes of collections the key owns
     DELETE = "delete"  # collections and images the key owns
     IMPORT = "import"  # server folders and s3:// prefixes
     ALL_COLLECTIONS = "all_collections"  # see and change every collection, share new ones
@@ -38,7 +38,14 @@ class Permission(StrEnum):
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.READ: frozenset({Permission.SEARCH, Permission.READ}),
     Role.WRITE: frozenset(
-        {Permission.SEARCH, Permission.READ, Permission.CREATE, Permission.UPLOAD, Permission.DELETE}
+        {
+            Permission.SEARCH,
+            Permission.READ,
+            Permission.CREATE,
+            Permission.UPLOAD,
+            Permission.EDIT,
+            Permission.DELETE,
+        }
     ),
     Role.ADMIN: frozenset(Permission),
 }
@@ -99,33 +106,20 @@ class Caller:
 
 
 class CollectionDirectory:
-    """Collection records listed from the catalog at most every `ttl_s` (owners never change)."""
+    """Which collections a caller sees, asked of the catalog every time: one indexed query, so no
+    listing is cached (a cached one hid a collection created a moment ago from searches over all)."""
 
-    def __init__(self, catalog: Catalog, ttl_s: float = 2.0) -> None:
+    def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self.ttl_s = ttl_s
-        self._listed: tuple[float, list[CollectionRecord]] | None = None
-
-    async def records(self) -> list[CollectionRecord]:
-        now = time.monotonic()
-        if self._listed is None or now - self._listed[0] > self.ttl_s:
-            self._listed = (now, await asyncio.to_thread(self.catalog.list_collections))
-        return self._listed[1]
 
     async def sees(self, caller: Caller, collection_id: str) -> bool:
-        """Whether `caller` sees the collection; from the listing when fresh (owners never
-        change), else from the catalog, so a collection created a moment ago is found."""
         if caller.sees_all:
             return True
-        record = None
-        if self._listed is not None and time.monotonic() - self._listed[0] <= self.ttl_s:
-            record = next((r for r in self._listed[1] if r.id == collection_id), None)
-        if record is None:
-            record = await asyncio.to_thread(self.catalog.get_collection, collection_id)
+        record = await asyncio.to_thread(self.catalog.get_collection, collection_id)
         return record is not None and caller.sees(record)
 
     async def scope(self, caller: Caller) -> tuple[str, ...] | None:
         """What a search over "all collections" covers for `caller` (None: everything)."""
         if caller.sees_all:
             return None
-        return tuple(sorted(r.id for r in await self.records() if caller.sees(r)))
+        return tuple(await asyncio.to_thread(self.catalog.collection_ids, caller.id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from gateway.api.routes import collections, images, jobs, me, search
+from gateway.api.routes import albums, collections, images, jobs, me, search
 from gateway.auth import Authenticator
 from gateway.deps import Resources, authenticate
 from gateway.engine import QueryPlanner
@@ -21,6 +22,8 @@ from gateway.limits import BodyLimitMiddleware
 from gateway.settings import GatewaySettings
 from services.common.app import create_service_app
 from services.common.cache import open_cache
+from services.common.catalog import open_catalog
+from services.common.catalog.health import catalog_check
 from services.common.clients import (
     EncoderClient,
     IndexerClient,
@@ -37,9 +40,15 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 
 
-def open_resources(settings: GatewaySettings) -> Resources:
+async def open_resources(settings: GatewaySettings) -> Resources:
+    """Everything the gateway holds; the catalog is migrated first (off the event loop)."""
     timeout = settings.http_timeout_s
     store = open_store(settings.storage)
+    try:
+        catalog = await asyncio.to_thread(open_catalog, settings.catalog, store)
+    except BaseException:
+        await store.aclose()
+        raise
     return Resources(
         settings=settings,
         store=store,
@@ -50,6 +59,7 @@ def open_resources(settings: GatewaySettings) -> Resources:
         auth=Authenticator(settings.api_keys, settings.url_signing_key),
         signals=open_signals(settings.cache.redis_url, store, settings.storage, settings.cache.timeout_s),
         images=ImagePool(settings.image_workers, settings.max_queued_uploads),
+        catalog=catalog,
     )
 
 
@@ -100,11 +110,12 @@ def _mount_frontend(app: FastAPI, settings: GatewaySettings) -> None:
 def create_app(settings: GatewaySettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        resources = open_resources(settings)
+        resources = await open_resources(settings)
         app.state.resources = resources
         app.state.planner = QueryPlanner(resources)
         app.state.readiness_checks += [
             storage_check(resources.store),
+            catalog_check(resources.catalog),
             cache_check(resources.cache),  # searches go on uncached without it
             peer_check(resources.encoder, ready=True),
             peer_check(resources.indexer),
@@ -127,7 +138,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     # Authentication itself runs in ApiAuthMiddleware, before routing and body parsing; the
     # router's dependency documents the key and refuses any request that did not pass it.
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(authenticate)])
-    for module in (collections, images, jobs, me, search):
+    for module in (collections, albums, images, jobs, me, search):
         api.include_router(module.router)
     app.include_router(api)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
@@ -136,7 +147,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "DELETE"],
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["X-API-Key", "Authorization", "Content-Type"],
             expose_headers=["X-Missing-Shards", "X-Skipped-Collections", "Retry-After"],
         )

@@ -117,16 +117,21 @@ async def _readable_image(image_id: IdPath, res: ResourcesDep, caller: Principal
     return (await visible_image(image_id, res, caller))[0]
 
 
-async def _deletable_image(image_id: IdPath, res: ResourcesDep, caller: Principal) -> ImageRecord:
-    caller.require(Permission.DELETE)
-    record, collection = await visible_image(image_id, res, caller)
-    owned(caller, Permission.DELETE, collection)
-    return record
+def _image_for(permission: Permission) -> Callable[..., Awaitable[ImageRecord]]:
+    async def dependency(image_id: IdPath, res: ResourcesDep, caller: Principal) -> ImageRecord:
+        caller.require(permission)
+        record, collection = await visible_image(image_id, res, caller)
+        owned(caller, permission, collection)
+        return record
+
+    return dependency
 
 
 CollectionDep = Annotated[CollectionRecord, Depends(_readable_collection)]
 UploadCollectionDep = Annotated[CollectionRecord, Depends(_collection_for(Permission.UPLOAD))]
 DeleteCollectionDep = Annotated[CollectionRecord, Depends(_collection_for(Permission.DELETE))]
 ImportCollectionDep = Annotated[CollectionRecord, Depends(_collection_for(Permission.IMPORT))]
+EditCollectionDep = Annotated[CollectionRecord, Depends(_collection_for(Permission.EDIT))]
 ImageDep = Annotated[ImageRecord, Depends(_readable_image)]
-DeleteImageDep = Annotated[ImageRecord, Depends(_deletable_image)]
+DeleteImageDep = Annotated[ImageRecord, Depends(_image_for(Permission.DELETE))]
+EditImageDep = Annotated[ImageRecord, Depends(_image_for(Permission.EDIT))]

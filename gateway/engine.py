@@ -79,7 +79,6 @@ class QueryPlanner:
         self._info_flight: SingleFlight[ModelInfo] = SingleFlight()
         self._model_info: tuple[float, ModelInfo] | None = None
         self._local = LocalCandidates(LOCAL_CANDIDATE_BYTES, res.settings.result_cache_ttl_s)
-        self._collections: tuple[float, list[str]] | None = None
         self.fan = FanOutClient(res.search, res.settings.search_timeout_s)
         self.hydrator = Hydrator(res)
 
@@ -98,14 +97,6 @@ class QueryPlanner:
 
         return await self._info_flight.run("model", ask)
 
-    async def _collection_ids(self) -> list[str]:
-        """All collections, listed from storage at most every few seconds (new ones start empty)."""
-        now = time.monotonic()
-        if self._collections is None or now - self._collections[0] > self.res.settings.collections_refresh_s:
-            records = await asyncio.to_thread(self.res.catalog.list_collections)
-            self._collections = (now, [r.id for r in records])
-        return self._collections[1]
-
     async def index_versions(
         self, collection_id: str | None, scope: tuple[str, ...] | None = None
     ) -> dict[str, str | None]:
@@ -115,9 +106,12 @@ class QueryPlanner:
         falls back to the pointer objects in storage, the durable truth. An unknown
         collection id is a 404.
         """
-        ids = [collection_id] if collection_id else await self._collection_ids()
-        if scope is not None and not collection_id:
-            ids = sorted(set(ids) & set(scope))
+        if collection_id:
+            ids = [collection_id]
+        elif scope is not None:  # the caller's collections, just read from the catalog
+            ids = list(scope)
+        else:  # every collection: one indexed query, cheap enough to need no cached listing
+            ids = await asyncio.to_thread(self.res.catalog.collection_ids)
         signals: dict[str, Signal] = {}
         if not self.res.guarded_cache.is_open:
             try:

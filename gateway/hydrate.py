@@ -1,4 +1,4 @@
-"""Hits into public results: image records (cached per image), `match` labels, freshly signed URLs.
+"""Hits into public results: image records (one query per page), `match` labels, freshly signed URLs.
 
 URLs are signed when a response is made, never cached with a page: every URL a client gets
 has at least its full lifetime left, however long its candidate list has been cached. (A
@@ -14,14 +14,11 @@ from collections import OrderedDict
 from urllib.parse import parse_qs, urlsplit
 
 from gateway.api.routes.images import content_path, thumbnail_path
-from gateway.resilience import SingleFlight
 from gateway.resources import Resources
-from services.common.catalog import ImageRecord
 from services.common.schemas.public import Match, SearchResult
 from services.common.schemas.search import Hit
 
-LOCAL_RECORDS = 20_000
-LOCAL_TTL_S = 60.0
+SIGNED_URLS = 20_000  # URLs kept for reuse, each for as long as it has its full lifetime left
 URL_LIFETIME_S = 3600  # what a signed URL promises from the moment it is handed out
 
 
@@ -32,27 +29,24 @@ def match(score: float, threshold: float | None) -> Match | None:
 
 
 class Hydrator:
-    """Image records from a small in-process LRU, then the shared cache, then the catalog.
+    """A page's image records in one catalog query, and their signed URLs.
 
-    Lookups of one image share one execution: a burst of identical queries hydrates each
-    image once, not once per request.
+    Records are read fresh for every page: people edit them now (notes, tags, albums), and one
+    indexed query for the whole page costs less than the two cache tiers it replaces (a
+    process-local LRU and Redis, which served stale records for their lifetime).
     """
 
     def __init__(self, res: Resources) -> None:
         self.res = res
-        self._local: OrderedDict[str, tuple[float, ImageRecord]] = OrderedDict()
-        self._flight: SingleFlight[ImageRecord | None] = SingleFlight()
         self._urls: OrderedDict[str, tuple[float, str, str]] = OrderedDict()  # id -> (exp, url, thumb)
 
     async def results(self, hits: list[Hit], threshold: float | None) -> list[SearchResult]:
-        records = [self._fresh(h.image_id) for h in hits]  # the hot path: no await at all
-        misses = [i for i, r in enumerate(records) if r is None]
-        if misses:
-            found = await asyncio.gather(*(self.record(hits[i].image_id) for i in misses))
-            for i, record in zip(misses, found, strict=True):
-                records[i] = record
+        if not hits:
+            return []
+        records = await asyncio.to_thread(self.res.catalog.get_images, [h.image_id for h in hits])
         out = []
-        for hit, record in zip(hits, records, strict=True):
+        for hit in hits:
+            record = records.get(hit.image_id)
             if record is None:  # deleted since it was indexed
                 continue
             url, thumb = self._signed(hit.image_id)
@@ -79,38 +73,9 @@ class Hydrator:
         thumb = sign(thumbnail_path(image_id), URL_LIFETIME_S)
         self._urls[image_id] = (min(_expiry(url), _expiry(thumb)), url, thumb)
         self._urls.move_to_end(image_id)
-        while len(self._urls) > LOCAL_RECORDS:
+        while len(self._urls) > SIGNED_URLS:
             self._urls.popitem(last=False)
         return url, thumb
-
-    def _fresh(self, image_id: str) -> ImageRecord | None:
-        local = self._local.get(image_id)
-        if local is None or local[0] <= time.monotonic():
-            return None
-        self._local.move_to_end(image_id)
-        return local[1]
-
-    async def record(self, image_id: str) -> ImageRecord | None:
-        return self._fresh(image_id) or await self._flight.run(image_id, lambda: self._fetch(image_id))
-
-    async def _fetch(self, image_id: str) -> ImageRecord | None:
-        key = f"img:{image_id}"
-        cached = await self.res.guarded_cache.get(key)
-        if cached is not None:
-            record: ImageRecord | None = ImageRecord.model_validate_json(cached)
-        else:
-            record = await asyncio.to_thread(self.res.catalog.get_image, image_id)
-            if record is None:
-                return None
-            await self.res.guarded_cache.set(
-                key, record.model_dump_json().encode(), self.res.settings.record_cache_ttl_s
-            )
-        assert record is not None
-        self._local[image_id] = (time.monotonic() + LOCAL_TTL_S, record)
-        self._local.move_to_end(image_id)
-        while len(self._local) > LOCAL_RECORDS:
-            self._local.popitem(last=False)
-        return record
 
 
 def _expiry(url: str) -> float:

@@ -31,9 +31,9 @@ class Resources:
     auth: Authenticator
     signals: IndexSignals
     images: ImagePool
+    catalog: Catalog
 
     def __post_init__(self) -> None:
-        self.catalog = Catalog(self.store)
         s = self.settings
         self.guarded_cache = GuardedCache(self.cache, s.cache_failure_threshold, s.cache_open_s)
         self.limiter = RateLimiter(self.settings.rate_limit_per_minute, self.guarded_cache)
@@ -41,7 +41,7 @@ class Resources:
 
     async def aclose(self) -> None:
         clients: list[Closable] = [self.encoder, self.indexer, *self.search]
-        await shut_down([], [*clients, self.signals, self.cache, self.images, self.store])
+        await shut_down([], [*clients, self.signals, self.cache, self.images, self.catalog, self.store])
 
 
 async def collection_or_404(collection_id: str, res: Resources) -> CollectionRecord:

@@ -10,6 +10,7 @@ from gateway.access import parse_api_keys
 from services.common.images import DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_PIXELS
 from services.common.settings import (
     CacheSettings,
+    CatalogSettings,
     ServiceSettings,
     has_default_password,
     is_default_secret,
@@ -66,12 +67,6 @@ class GatewaySettings(ServiceSettings):
     candidate_cache_max_bytes: int = Field(
         64 * 1024, ge=1024, description="Most bytes one query's cached candidate list may take"
     )
-    record_cache_ttl_s: int = Field(
-        3600, ge=1, description="Lifetime of cached image records (records never change)"
-    )
-    collections_refresh_s: float = Field(
-        2.0, gt=0, description="How long a search over all collections reuses the collection listing"
-    )
     model_info_refresh_s: float = Field(
         10.0, gt=0, description="How long the gateway reuses the encoder's model version and threshold"
     )
@@ -86,6 +81,7 @@ class GatewaySettings(ServiceSettings):
         description="Redis of the query cache and rate limits, with a memory budget of its own "
         "(`allkeys-lru`); unset: `REDIS_URL`, which holds the job queue and index signals",
     )
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     frontend_dir: Path = Field(Path("frontend/dist"), description="Built UI served at `/` when present")
 
     @field_validator("search_urls", "api_keys", "cors_origins", mode="before")
@@ -110,6 +106,8 @@ class GatewaySettings(ServiceSettings):
         found = super().insecure_settings()
         if has_default_password(self.cache_redis_url):
             found.append("GATEWAY_CACHE_REDIS_URL")
+        if has_default_password(self.catalog.url):
+            found.append("CATALOG_URL")
         keys = [k.get_secret_value() for k in self.api_keys if k.get_secret_value()]
         if any(is_default_secret(key) for key in parse_api_keys(keys)):
             found.append("GATEWAY_API_KEYS")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from gateway.image_pool import ImagePool
 from gateway.settings import GatewaySettings
-from services.common.catalog import Catalog, clean_filename
+from services.common.catalog import Catalog, clean_filename, clean_folder
 from services.common.errors import ErrorDetail
 from services.common.images import ImageDecodeError
 from services.common.schemas.public import RejectedFile, UploadedImage
@@ -138,9 +138,11 @@ class _Upload:
             except Rejected as exc:
                 self.outcome.reject(shown, exc.code, exc.message)
                 continue
-            await self.image(shown, content)
+            await self.image(
+                shown, content, clean_folder(member.filename.replace("\\", "/").rpartition("/")[0])
+            )
 
-    async def image(self, name: str, data: bytes) -> None:
+    async def image(self, name: str, data: bytes, folder: str | None = None) -> None:
         self.outcome.count += 1
         if self.outcome.count > self.limits.max_files:
             self.outcome.reject(name, "too_many_files", f"At most {self.limits.max_files} images per upload.")
@@ -152,7 +154,7 @@ class _Upload:
             return
         try:
             record, duplicate = await self.pool.run(
-                self.catalog.store_image, self.collection_id, name, data, self.limits.max_pixels
+                self.catalog.store_image, self.collection_id, name, data, self.limits.max_pixels, folder
             )
         except ImageDecodeError as exc:
             self.outcome.reject(name, exc.code, exc.message)
@@ -168,7 +170,9 @@ async def store_upload(
     files: list[tuple[str, bytes]],
     limits: UploadLimits,
 ) -> UploadOutcome:
-    """Validate and store each file; duplicates (same bytes, same collection) are found before decoding."""
+    """Validate and store each file; duplicates (same bytes, same collection) are found before decoding.
+    A zip member keeps the folder it sat in within the archive. Raises CollectionNotFound when the
+    collection is deleted meanwhile."""
     upload = _Upload(catalog, pool, collection_id, limits)
     for raw_name, data in files:
         await upload.file(raw_name, data)

@@ -1,4 +1,5 @@
-"""Fixtures shared by every suite: offline model hubs, real Redis, a real S3 server."""
+"""Fixtures shared by every suite: offline model hubs, real Redis, a real S3 server, the catalog
+database on both its backends (a SQLite file, a real PostgreSQL server)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,17 @@ os.environ.setdefault("TIMANH_DEV", "1")  # moto and the test keys use laptop de
 import logging
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from moto.server import ThreadedMotoServer
 
+from deploy.harness.postgres import database, postgres_server
 from deploy.harness.servers import redis_answers, redis_server
 from deploy.stack import free_port
-from services.common.settings import CacheSettings, StorageSettings
+from services.common.catalog import Catalog, open_catalog
+from services.common.settings import CacheSettings, CatalogSettings, StorageSettings
+from services.common.storage import open_store
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto logs every S3 request
 
@@ -74,3 +79,42 @@ def s3_settings(s3_endpoint: str) -> StorageSettings:
 @pytest.fixture
 def cache_settings(redis_url: str) -> CacheSettings:
     return CacheSettings(REDIS_URL=redis_url)
+
+
+CATALOG_BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[str]:
+    """The admin URL of a real PostgreSQL server (the machine's, else a private one)."""
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_catalog_url(postgres_admin: str) -> Iterator[str]:
+    """A database of this test session's own, migrated once, dropped at the end."""
+    with database(postgres_admin, "timanh_test") as url:
+        yield url
+
+
+@pytest.fixture(params=CATALOG_BACKENDS)
+def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each catalog test runs on both backends: a SQLite file of its own, and PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalog.db'}"
+    url: str = request.getfixturevalue("postgres_catalog_url")
+    return url
+
+
+@pytest.fixture
+def local_catalog(tmp_path: Path) -> Iterator[Catalog]:
+    """A catalog on local storage and a SQLite file, for tests about something else."""
+    store_settings = StorageSettings(backend="local", local_root=tmp_path / "storage")
+    catalog = open_catalog(
+        CatalogSettings(url=f"sqlite:///{tmp_path / 'catalog.db'}"), open_store(store_settings)
+    )
+    try:
+        yield catalog
+    finally:
+        catalog.sessions.dispose()

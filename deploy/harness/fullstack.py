@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,7 @@ def demo_model() -> str:
 class RunningStack:
     stack: Stack
     urls: dict[str, str]
+    catalog_url: str
 
     @property
     def gateway(self) -> str:
@@ -39,18 +42,25 @@ def full_stack(
     search_shards: list[list[int]] | None = None,
     shard_count: int | None = None,
 ) -> Iterator[RunningStack]:
-    specs = service_specs(
-        Ports.free(),
-        {"ENCODER_MODEL": demo_model(), **env},
-        indexers=indexers,
-        search_shards=search_shards,
-        shard_count=shard_count,
-    )
-    stack = Stack(specs, cwd=str(REPO), echo=bool(os.environ.get("STACK_ECHO")))
-    with stack.running(timeout_s=120):
-        running = RunningStack(stack, {s.name: s.url for s in specs})
-        wait_ready(running.gateway)
-        yield running
+    """Every service on free ports. Without a `CATALOG_URL` in `env`, the stack's gateway and indexers
+    share a SQLite catalog of its own, removed when it stops."""
+    with contextlib.ExitStack() as cleanup:
+        if "CATALOG_URL" not in env:
+            folder = tempfile.mkdtemp(prefix="catalog-")
+            cleanup.callback(shutil.rmtree, folder, ignore_errors=True)
+            env = {**env, "CATALOG_URL": f"sqlite:///{folder}/catalog.db"}
+        specs = service_specs(
+            Ports.free(),
+            {"ENCODER_MODEL": demo_model(), **env},
+            indexers=indexers,
+            search_shards=search_shards,
+            shard_count=shard_count,
+        )
+        stack = Stack(specs, cwd=str(REPO), echo=bool(os.environ.get("STACK_ECHO")))
+        with stack.running(timeout_s=120):
+            running = RunningStack(stack, {s.name: s.url for s in specs}, env["CATALOG_URL"])
+            wait_ready(running.gateway)
+            yield running
 
 
 @dataclass(frozen=True)

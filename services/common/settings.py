@@ -1,8 +1,8 @@
 """Settings shared by every service, read once from the environment at start-up.
 
-Infrastructure that all services share (object storage, Redis) is configured with
-unprefixed variables (`STORAGE_*`, `REDIS_URL`, `CACHE_*`) so one `.env` file serves the
-whole stack; each service adds its own class with its own prefix (`ENCODER_`, ...).
+Infrastructure that all services share (object storage, Redis, the catalog database) is
+configured with unprefixed variables (`STORAGE_*`, `REDIS_URL`, `CACHE_*`, `CATALOG_URL`) so one
+`.env` file serves the whole stack; each service adds its own class with its own prefix (`ENCODER_`, ...).
 """
 
 from __future__ import annotations
@@ -53,6 +53,17 @@ class CacheSettings(BaseSettings):
     timeout_s: float = Field(0.25, description="Socket timeout of one Redis call")
     local_max_items: int = Field(10_000, ge=1, description="Capacity of the in-process LRU cache")
     default_ttl_s: int = Field(3600, ge=1, description="Default time to live of cached entries")
+
+
+class CatalogSettings(BaseSettings):
+    """The catalog database: a SQLite file on a laptop (no server), PostgreSQL in production."""
+
+    model_config = SettingsConfigDict(env_prefix="CATALOG_", extra="ignore")
+
+    url: str = Field(
+        "sqlite:///data/catalog.db",
+        description="Catalog database URL: `sqlite:///path.db` or `postgresql+psycopg://user:pass@host/db`",
+    )
 
 
 class DevelopmentSettings(BaseSettings):

@@ -10,7 +10,8 @@ from fastapi import FastAPI
 
 from services.common.app import create_service_app
 from services.common.cache import open_cache
-from services.common.catalog import Catalog
+from services.common.catalog import open_catalog
+from services.common.catalog.health import catalog_check
 from services.common.clients import EncoderClient
 from services.common.closing import shut_down
 from services.common.health import Check
@@ -49,6 +50,7 @@ def create_app(settings: IndexerSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redis_url = settings.cache.redis_url
         store = open_store(settings.storage)
+        catalog = await asyncio.to_thread(open_catalog, settings.catalog, store)  # migrated first
         cache = open_cache(settings.cache)
         encoder = EncoderClient(settings.encoder_url, settings.encoder_timeout_s)
         namespace = redis_namespace(settings.storage)
@@ -67,7 +69,6 @@ def create_app(settings: IndexerSettings) -> FastAPI:
 
         gc = Debouncer(grace + 1.0, collect, "gc")
         publisher = Publisher(store, signals, locks, build_config(settings), after_commit=gc.poke)
-        catalog = Catalog(store)
         deleter = Deleter(store, signals, publisher, settings.fold_interval_s)
         bucket = settings.storage.s3_bucket if settings.storage.resolved_backend == "s3" else None
         policy = SourcePolicy(
@@ -90,6 +91,7 @@ def create_app(settings: IndexerSettings) -> FastAPI:
 
         app.state.readiness_checks += [
             storage_check(store),
+            catalog_check(catalog),
             cache_check(cache, required=redis_url is not None),
             peer_check(encoder),
             Check(f"queue:{queue.name}", queue_ok),
@@ -102,7 +104,7 @@ def create_app(settings: IndexerSettings) -> FastAPI:
         try:
             yield
         finally:
-            await shut_down(tasks, [deleter, gc, encoder, cache, queue, signals, locks, store])
+            await shut_down(tasks, [deleter, gc, encoder, cache, queue, signals, locks, catalog, store])
 
     app = create_service_app(
         service="indexer",

@@ -18,7 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
-from services.common.catalog import Catalog, image_key
+from services.common.catalog import Catalog, CollectionNotFound, image_key
 from services.common.index_signals import IndexEvent, IndexSignals
 from services.common.schemas.indexer import JobItemError, JobStatus, ObjectsSource
 from services.common.shards import (
@@ -152,9 +152,9 @@ class Ingestor:
         ids: list[str] = []
         for ref in refs:
             try:
-                record = await asyncio.to_thread(
-                    load_item, claimed.request, ref, self.catalog, self.policy.max_bytes
-                )
+                record = await asyncio.to_thread(load_item, claimed.request, ref, self.catalog, self.policy)
+            except CollectionNotFound as exc:  # deleted while this batch ran
+                raise CollectionDeleted(cid) from exc
             except ItemError as exc:
                 errors.append(JobItemError(item=ref, code=exc.code, message=exc.message))
                 continue

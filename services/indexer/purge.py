@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from services.common.catalog import Catalog, image_key, thumbnail_key
+from services.common.catalog import Catalog
 from services.common.shards import current_key, index_prefix, tombgen_key, tombstone_prefix, vectors_prefix
 from services.common.storage import ObjectStore
 
@@ -28,18 +28,10 @@ def purge_index(store: ObjectStore, collection_id: str) -> None:
 
 
 def purge_collection(store: ObjectStore, catalog: Catalog, collection_id: str) -> None:
-    """Blocking: the index, then the catalog and every image byte; the deleted marker stays."""
+    """Blocking: the index, then the catalog's rows and every image byte under the collection (bytes
+    whose row was never written too); the deleted marker stays."""
     purge_index(store, collection_id)
     catalog.delete_collection(collection_id)
-    # Bytes whose record was never finished (a job stopped between the two) have no member entry.
-    images = image_key(collection_id, "")
-    for key in list(store.iter_keys(images)):
-        record = catalog.get_image(key[len(images) :])
-        if record is not None:
-            catalog.delete_image(record)
-        store.delete(key)
-    for key in list(store.iter_keys(thumbnail_key(collection_id, "")[: -len(".webp")])):
-        store.delete(key)
 
 
 async def apurge_index(store: ObjectStore, collection_id: str) -> None:

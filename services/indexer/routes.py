@@ -28,11 +28,16 @@ router = APIRouter(prefix="/v1", tags=["indexer"], responses=_ERRORS)
 @router.post("/jobs", status_code=202, response_model=JobStatus)
 async def create_job(body: JobRequest, rt: RuntimeDep) -> JobStatus:
     """Queue an ingestion job; a source outside the allowed roots or prefixes is refused here, and so
-    is a deleted collection (whatever an upload racing the deletion stored is removed)."""
+    is a deleted collection (whatever an upload racing the deletion stored is removed) or one the
+    catalog does not hold."""
     check_source(body, rt.policy)
     if await asyncio.to_thread(is_deleted, rt.store, body.collection_id):
         await apurge_collection(rt.store, rt.catalog, body.collection_id)
         raise _deleted(body.collection_id)
+    if await asyncio.to_thread(rt.catalog.get_collection, body.collection_id) is None:
+        raise ApiError(
+            404, "collection_not_found", "No such collection.", {"collection_id": body.collection_id}
+        )
     now = time.time()
     status = JobStatus(
         job_id=uuid.uuid4().hex,

@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from services.common.settings import ServiceSettings, split_csv
+from services.common.settings import CatalogSettings, ServiceSettings, has_default_password, split_csv
 
 
 class IndexerSettings(ServiceSettings):
@@ -60,6 +60,13 @@ class IndexerSettings(ServiceSettings):
         7 * 24 * 3600, ge=60, description="How long a job's status stays readable in the Redis job queue"
     )
     encoder_timeout_s: float = Field(120.0, gt=0, description="Timeout of one bulk encoder call")
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings)
+
+    def insecure_settings(self) -> list[str]:
+        found = super().insecure_settings()
+        if has_default_password(self.catalog.url):
+            found.append("CATALOG_URL")
+        return found
 
     @field_validator("import_roots", "import_prefixes", mode="before")
     @classmethod

@@ -129,12 +129,25 @@ def _read_file(path: str, max_bytes: int) -> bytes:
     return data
 
 
-def load_item(request: JobRequest, ref: str, catalog: Catalog, max_bytes: int) -> ImageRecord:
+def item_folder(request: JobRequest, ref: str, policy: SourcePolicy) -> str | None:
+    """The folder an imported item sat in, as people name it: the key's folder in the bucket, or the
+    import's folder (relative to its root) and the subfolder the file was found in."""
+    source = request.source
+    if isinstance(source, PrefixSource):
+        return ref.rpartition("/")[0] or None
+    if isinstance(source, FolderSource):
+        inside = Path(ref).parent.relative_to(resolve_folder(source.path, policy.roots))
+        return str(Path(source.path.strip("/")) / inside)
+    return None
+
+
+def load_item(request: JobRequest, ref: str, catalog: Catalog, policy: SourcePolicy) -> ImageRecord:
     """The catalogued image an item stands for, importing its bytes first when needed.
 
-    An imported file keeps the name people gave it (spaces, diacritics, `#`) as its filename;
-    it is stored under the image's own id, so the name never has to be a valid key."""
-    cid = request.collection_id
+    An imported file keeps the name people gave it (spaces, diacritics, `#`) as its filename and
+    the folder it was found in; it is stored under the image's own id, so the name never has to
+    be a valid key. A collection deleted meanwhile raises CollectionNotFound."""
+    cid, max_bytes = request.collection_id, policy.max_bytes
     if isinstance(request.source, ObjectsSource):
         record = catalog.get_image(ref)
         if record is None or record.collection_id != cid:
@@ -152,7 +165,8 @@ def load_item(request: JobRequest, ref: str, catalog: Catalog, max_bytes: int) -
     except (ObjectNotFound, OSError) as exc:
         raise ItemError("unreadable", f"Cannot read the item: {type(exc).__name__}") from exc
     try:
-        record, _ = catalog.store_image(cid, ref.rsplit("/", 1)[-1], data)
+        folder = item_folder(request, ref, policy)
+        record, _ = catalog.store_image(cid, ref.rsplit("/", 1)[-1], data, folder=folder)
     except ImageDecodeError as exc:
         raise ItemError(exc.code, str(exc)[:200]) from exc
     return record

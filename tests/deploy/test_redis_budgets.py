@@ -73,8 +73,9 @@ async def test_cache_pressure_never_evicts_or_blocks_the_job_stream(
     monkeypatch.setenv("GATEWAY_CACHE_REDIS_URL", cache_redis)
     monkeypatch.setenv("STORAGE_BACKEND", "local")
     monkeypatch.setenv("STORAGE_LOCAL_ROOT", str(tmp_path / "storage"))
+    monkeypatch.setenv("CATALOG_URL", f"sqlite:///{tmp_path / 'catalog.db'}")
     queue = RedisJobQueue(queue_redis, "budgets", claim_idle_s=30)
-    resources = open_resources(GatewaySettings())
+    resources = await open_resources(GatewaySettings())
     try:
         queued = [_job("c1") for _ in range(20)]
         for status, request in queued:

@@ -139,6 +139,7 @@ def ui_stack(
     env = {
         "STORAGE_BACKEND": "local",
         "STORAGE_LOCAL_ROOT": str(data / "storage"),
+        "CATALOG_URL": f"sqlite:///{data / 'catalog.db'}",
         "INDEXER_DATA_DIR": str(data / "indexer"),
         "INDEXER_QUEUE_PATH": str(data / "indexer-queue.sqlite"),
         "REDIS_URL": redis_url,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import time
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -16,10 +17,10 @@ from PIL import Image
 
 from deploy.harness.ready import wait_ready
 from deploy.stack import Stack
-from services.common.catalog import Catalog
 from services.common.settings import StorageSettings
 from services.common.storage import open_store
 from services.common.storage.s3 import S3ObjectStore
+from tests.support.catalogs import catalog_with, sqlite_url
 from tests.support.index_data import vishapes_pngs
 from tests.support.index_stack import REPO, index_specs, new_bucket, wait_for
 
@@ -36,7 +37,9 @@ def noise_png(side: int = 256) -> bytes:
     return buf.getvalue()
 
 
-def test_import_of_odd_names_and_a_huge_file_ends_done(s3_endpoint: str, redis_url: str) -> None:
+def test_import_of_odd_names_and_a_huge_file_ends_done(
+    s3_endpoint: str, redis_url: str, tmp_path: Path
+) -> None:
     bucket = new_bucket()
     storage = StorageSettings(backend="s3", s3_endpoint=s3_endpoint, s3_bucket=bucket)
     store = open_store(storage)
@@ -52,10 +55,12 @@ def test_import_of_odd_names_and_a_huge_file_ends_done(s3_endpoint: str, redis_u
         bucket,
         indexers=1,
         search_shards=[[]],
+        catalog_url=sqlite_url(tmp_path),
         INDEXER_MAX_IMAGE_BYTES=str(MAX_BYTES),
         INDEXER_CLAIM_IDLE_S="1",
     )
     indexer = next(s for s in specs if s.name == "indexer")
+    catalog = catalog_with(store, sqlite_url(tmp_path), "odd")
     with Stack(specs, cwd=str(REPO), echo=False).running(timeout_s=120):
         for spec in specs:
             wait_ready(spec.url)
@@ -74,6 +79,5 @@ def test_import_of_odd_names_and_a_huge_file_ends_done(s3_endpoint: str, redis_u
     assert time.monotonic() - started < 45
     assert (job["status"], job["total"], job["done"], job["failed"]) == ("done", 5, 4, 1), job
     assert [(e["item"], e["code"]) for e in job["errors"]] == [("imports/huge photo.png", "file_too_large")]
-    catalog = Catalog(store)
     names = sorted(r.filename for r in map(catalog.get_image, catalog.image_ids("odd")) if r is not None)
     assert names == sorted(n.rsplit("/", 1)[-1] for n in NAMES)

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import random
+from pathlib import Path
 
 import pytest
 
 from deploy.harness.ready import wait_ready
 from deploy.stack import Stack
-from services.common.catalog import Catalog
 from services.common.clients.indexer import IndexerClient
 from services.common.schemas.indexer import JobRequest, ObjectsSource
 from services.common.schemas.search import SearchParams
 from services.common.settings import StorageSettings
 from services.common.storage import open_store
+from tests.support.catalogs import catalog_with, sqlite_url
 from tests.support.index_data import vishapes_pngs
 from tests.support.index_stack import REPO, index_specs, merged_search, new_bucket, stored_vectors
 
@@ -24,7 +25,7 @@ KILLS = 4
 
 
 async def test_sigkill_during_ingestion_loses_and_duplicates_nothing(
-    s3_endpoint: str, redis_url: str
+    s3_endpoint: str, redis_url: str, tmp_path: Path
 ) -> None:
     bucket = new_bucket()
     specs = index_specs(
@@ -33,13 +34,14 @@ async def test_sigkill_during_ingestion_loses_and_duplicates_nothing(
         bucket,
         indexers=1,
         search_shards=[[]],
+        catalog_url=sqlite_url(tmp_path),
         INDEXER_BATCH_SIZE="8",
         INDEXER_FLAT_MAX="0",
         INDEXER_INDEX_TYPE="Flat",
     )
     store = open_store(StorageSettings(backend="s3", s3_endpoint=s3_endpoint, s3_bucket=bucket))
-    catalog = Catalog(store)
     cid = "crash"
+    catalog = catalog_with(store, sqlite_url(tmp_path), cid)
     ids = [
         catalog.store_image(cid, f"{i}.png", data)[0].image_id for i, data in enumerate(vishapes_pngs(240, 5))
     ]

@@ -25,12 +25,16 @@ def index_specs(
     *,
     indexers: int,
     search_shards: list[list[int]],
+    catalog_url: str,
     **env: str,
 ) -> list[ProcessSpec]:
+    """The index stack on one bucket; `catalog_url` is the catalog database its indexers share with
+    the test (which makes the collections and stores the images there)."""
     base = {
         "STORAGE_S3_ENDPOINT": s3_endpoint,
         "STORAGE_S3_BUCKET": bucket,
         "REDIS_URL": redis_url,
+        "CATALOG_URL": catalog_url,
         "ENCODER_MODEL": "vi-tiny",
         "INDEXER_CLAIM_IDLE_S": "3",
         "INDEXER_LOCK_TTL_S": "3",

@@ -1,15 +1,16 @@
-"""`/collections`: folders of images ("Thư mục ảnh") and uploads into them."""
+"""`/collections`: folders of images ("Thư mục ảnh"), uploads into them, their images by date, their tags."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, File, UploadFile, status
+from fastapi import APIRouter, File, Query, UploadFile, status
 from fastapi.responses import Response
 
 from gateway.access import Caller, Permission
 from gateway.api.errors import errors
+from gateway.api.routes.images import image_out
 from gateway.deps import (
     CollectionDep,
     DeleteCollectionDep,
@@ -19,15 +20,20 @@ from gateway.deps import (
     UploadCollectionDep,
 )
 from gateway.uploads import UploadLimits, store_upload
-from services.common.catalog import CollectionRecord
+from services.common.catalog import CollectionNotFound, CollectionRecord, InvalidCursor
 from services.common.errors import ApiError
 from services.common.schemas.indexer import FolderSource, JobRequest, ObjectsSource, PrefixSource
 from services.common.schemas.public import (
     Collection,
     CollectionCreate,
     CollectionList,
+    ImageOrder,
+    ImagePage,
     ImportRequest,
     JobAccepted,
+    SortDirection,
+    TagCount,
+    TagList,
     UploadResult,
 )
 
@@ -39,6 +45,10 @@ async def _out(
 ) -> Collection:
     if count is None:
         count = await asyncio.to_thread(res.catalog.count_images, record.id)
+    return collection_out(record, caller, count)
+
+
+def collection_out(record: CollectionRecord, caller: Caller, count: int) -> Collection:
     return Collection(
         id=record.id,
         name=record.name,
@@ -61,15 +71,66 @@ async def create_collection(body: CollectionCreate, res: ResourcesDep, caller: P
     return await _out(res, record, caller, count=0)
 
 
+Cursor = Annotated[
+    str | None, Query(max_length=512, description="`next_cursor` of the page before; absent: the first page")
+]
+
+
+def _cursor_error(exc: InvalidCursor) -> ApiError:
+    return ApiError(422, "invalid_cursor", str(exc))
+
+
 @router.get("", response_model=CollectionList, responses=errors(503))
-async def list_collections(res: ResourcesDep, caller: Principal) -> CollectionList:
-    records = [r for r in await asyncio.to_thread(res.catalog.list_collections) if caller.sees(r)]
-    return CollectionList(items=list(await asyncio.gather(*(_out(res, r, caller) for r in records))))
+async def list_collections(
+    res: ResourcesDep,
+    caller: Principal,
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> CollectionList:
+    """The collections the key sees, oldest first, a page at a time."""
+    viewer = None if caller.sees_all else caller.id
+    try:
+        page = await asyncio.to_thread(res.catalog.list_collections, viewer, cursor=cursor, limit=limit)
+    except InvalidCursor as exc:
+        raise _cursor_error(exc) from exc
+    counts = await asyncio.to_thread(res.catalog.image_counts, [r.id for r in page.items])
+    items = [collection_out(r, caller, counts[r.id]) for r in page.items]
+    return CollectionList(items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/{collection_id}", response_model=Collection, responses=errors(404, 503))
 async def get_collection(collection: CollectionDep, res: ResourcesDep, caller: Principal) -> Collection:
     return await _out(res, collection, caller)
+
+
+@router.get("/{collection_id}/images", response_model=ImagePage, responses=errors(404, 503))
+async def list_images(
+    collection: CollectionDep,
+    res: ResourcesDep,
+    order: Annotated[
+        ImageOrder, Query(description="`taken_at`: by date taken, undated images last; `uploaded`")
+    ] = "taken_at",
+    direction: Annotated[SortDirection, Query(description="`desc`: newest first")] = "desc",
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> ImagePage:
+    """Browse a collection without a query: its images by date, a page at a time."""
+    catalog = res.catalog
+    try:
+        page = await asyncio.to_thread(
+            catalog.list_images, collection.id, order=order, direction=direction, cursor=cursor, limit=limit
+        )
+    except InvalidCursor as exc:
+        raise _cursor_error(exc) from exc
+    details = await asyncio.to_thread(catalog.with_labels, page.items)
+    return ImagePage(items=[image_out(d, res) for d in details], next_cursor=page.next_cursor)
+
+
+@router.get("/{collection_id}/tags", response_model=TagList, responses=errors(404, 503))
+async def list_tags(collection: CollectionDep, res: ResourcesDep) -> TagList:
+    """Every tag of the collection's images, most used first."""
+    tags = await asyncio.to_thread(res.catalog.collection_tags, collection.id)
+    return TagList(items=[TagCount(tag=t.tag, count=t.count) for t in tags])
 
 
 @router.delete(
@@ -104,7 +165,10 @@ async def upload_images(
         raise ApiError(422, "too_many_files", f"At most {s.max_files_per_upload} files per upload.")
     async with res.images.admit():  # 503 + Retry-After when the image pool is full
         payload = [(f.filename or "image", await f.read()) for f in files]
-        outcome = await store_upload(res.catalog, res.images, collection.id, payload, UploadLimits.of(s))
+        try:
+            outcome = await store_upload(res.catalog, res.images, collection.id, payload, UploadLimits.of(s))
+        except CollectionNotFound as exc:  # deleted while the files were being stored
+            raise ApiError(404, "collection_not_found", f"No collection with id {collection.id!r}.") from exc
     # Duplicates are indexed again too: indexing is idempotent, and a retried upload whose
     # first try stored the bytes but never reached the indexer must still become searchable.
     if outcome.rejected and not outcome.accepted and not outcome.duplicates:

@@ -1,4 +1,5 @@
-"""`/images/{id}`: an image's record, its bytes and thumbnail, and its deletion."""
+"""`/images/{id}`: an image's record and metadata, its bytes and thumbnail, its tags and note, and its
+deletion."""
 
 from __future__ import annotations
 
@@ -9,11 +10,19 @@ from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import Response
 
 from gateway.api.errors import errors
-from gateway.deps import DeleteImageDep, IdPath, ImageDep, Principal, ResourcesDep, visible_image
-from services.common.catalog import ImageRecord, image_key, thumbnail_key
+from gateway.deps import (
+    DeleteImageDep,
+    EditImageDep,
+    IdPath,
+    ImageDep,
+    Principal,
+    ResourcesDep,
+    visible_image,
+)
+from services.common.catalog import ImageDetail, ImageRecord, image_key, thumbnail_key
 from services.common.errors import ApiError
 from services.common.images import THUMBNAIL_CONTENT_TYPE
-from services.common.schemas.public import Image
+from services.common.schemas.public import AlbumRef, Image, ImageUpdate, Location
 from services.common.storage import ObjectNotFound
 
 router = APIRouter(prefix="/images", tags=["images"])
@@ -28,18 +37,25 @@ def thumbnail_path(image_id: str) -> str:
     return f"{API_PREFIX}/images/{image_id}/thumbnail"
 
 
-def image_out(record: ImageRecord, res: ResourcesDep) -> Image:
+def image_out(record: ImageDetail, res: ResourcesDep) -> Image:
+    location = None
+    if record.latitude is not None and record.longitude is not None:
+        location = Location(latitude=record.latitude, longitude=record.longitude)
+    fields = record.model_dump(exclude={"sha256", "latitude", "longitude", "albums"})
     return Image(
-        image_id=record.image_id,
-        collection_id=record.collection_id,
-        filename=record.filename,
-        width=record.width,
-        height=record.height,
-        content_type=record.content_type,
-        created_at=record.created_at,
+        **fields,
+        location=location,
+        albums=[AlbumRef(id=a.id, name=a.name) for a in record.albums],
         url=res.auth.sign(content_path(record.image_id)),
         thumbnail_url=res.auth.sign(thumbnail_path(record.image_id)),
     )
+
+
+async def detail_or_404(image_id: str, res: ResourcesDep) -> ImageDetail:
+    detail = await asyncio.to_thread(res.catalog.get_image_detail, image_id)
+    if detail is None:  # deleted a moment ago
+        raise ApiError(404, "image_not_found", f"No image with id {image_id!r}.")
+    return detail
 
 
 async def bytes_access(
@@ -58,7 +74,29 @@ BytesAccess = Annotated[ImageRecord, Depends(bytes_access)]
 
 @router.get("/{image_id}", response_model=Image, responses=errors(404, 503))
 async def get_image(image: ImageDep, res: ResourcesDep, _: Principal) -> Image:
-    return image_out(image, res)
+    return image_out(await detail_or_404(image.image_id, res), res)
+
+
+@router.patch(
+    "/{image_id}",
+    response_model=Image,
+    responses=errors(403, 404, 503),
+    description="Edit what people add to an image: its note (a field left out stays as it is; null or "
+    "blank removes it) and its tags (NFC, lower case; adding one it has or removing one it lacks is no "
+    "error).",
+)
+async def update_image(body: ImageUpdate, image: EditImageDep, res: ResourcesDep) -> Image:
+    catalog = res.catalog
+    if "note" in body.model_fields_set:
+        await asyncio.to_thread(catalog.set_note, image.image_id, body.note)
+    try:
+        if body.add_tags:
+            await asyncio.to_thread(catalog.add_tags, image.image_id, body.add_tags)
+        if body.remove_tags:
+            await asyncio.to_thread(catalog.remove_tags, image.image_id, body.remove_tags)
+    except LookupError as exc:
+        raise ApiError(404, "image_not_found", f"No image with id {image.image_id!r}.") from exc
+    return image_out(await detail_or_404(image.image_id, res), res)
 
 
 async def _serve(res: ResourcesDep, key: str, content_type: str, image_id: str) -> Response:

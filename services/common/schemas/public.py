@@ -47,7 +47,7 @@ class Collection(BaseModel):
 
 
 Role = Literal["read", "write", "admin"]
-Permission = Literal["search", "read", "create", "upload", "delete", "import", "all_collections"]
+Permission = Literal["search", "read", "create", "upload", "edit", "delete", "import", "all_collections"]
 
 
 class Identity(BaseModel):
@@ -61,6 +61,9 @@ class Identity(BaseModel):
 
 class CollectionList(BaseModel):
     items: list[Collection]
+    next_cursor: str | None = Field(
+        None, description="Pass as `cursor` for the next page; null on the last page"
+    )
 
 
 class UploadedImage(BaseModel):
@@ -103,16 +106,102 @@ class Job(BaseModel):
     errors: list[JobItemError]
 
 
+class Location(BaseModel):
+    latitude: float = Field(description="Degrees, south negative")
+    longitude: float = Field(description="Degrees, west negative")
+
+
+class AlbumRef(BaseModel):
+    id: str
+    name: str
+
+
 class Image(BaseModel):
     image_id: str
     collection_id: str
     filename: str
+    folder: str | None = Field(None, description="The folder an import found it in; null for an upload")
     width: int
     height: int
     content_type: str
-    created_at: datetime
+    size: int = Field(description="Bytes of the original file")
+    created_at: datetime = Field(description="When it was uploaded or imported")
+    taken_at: datetime | None = Field(
+        None,
+        description="When the photo was taken (EXIF): in UTC when the file states its time zone, else "
+        "the camera's local time without a zone; null when the file does not say",
+    )
+    taken_tz_offset_min: int | None = Field(
+        None, description="The camera's offset from UTC in minutes, when the file states it"
+    )
+    camera_make: str | None = None
+    camera_model: str | None = None
+    location: Location | None = Field(None, description="Where it was taken (EXIF GPS)")
+    orientation: int | None = Field(None, description="EXIF orientation 1-8 of the stored bytes")
+    note: str | None = None
+    albums: list[AlbumRef] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
     url: str
     thumbnail_url: str
+
+
+ImageOrder = Literal["taken_at", "uploaded"]
+SortDirection = Literal["asc", "desc"]
+
+
+class ImagePage(BaseModel):
+    items: list[Image]
+    next_cursor: str | None = Field(
+        None, description="Pass as `cursor` for the next page; null on the last page"
+    )
+
+
+MAX_TAGS_PER_CALL = 100
+Tag = Annotated[str, Field(min_length=1, max_length=100, examples=["tết 2024"])]
+
+
+class ImageUpdate(BaseModel):
+    """Fields left out stay as they are."""
+
+    note: str | None = Field(None, max_length=10_000, description="The new note; null or blank removes it")
+    add_tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS_PER_CALL)
+    remove_tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS_PER_CALL)
+
+
+class TagCount(BaseModel):
+    tag: str
+    count: int = Field(description="Images of the collection carrying it")
+
+
+class TagList(BaseModel):
+    items: list[TagCount]
+
+
+class AlbumCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200, examples=["Tết ở Huế"])
+
+
+class Album(BaseModel):
+    id: str
+    collection_id: str
+    name: str
+    created_at: datetime
+    image_count: int
+
+
+class AlbumList(BaseModel):
+    items: list[Album]
+
+
+class AlbumImages(BaseModel):
+    image_ids: list[Annotated[str, Field(max_length=64, pattern=ID_PATTERN)]] = Field(
+        min_length=1, max_length=500
+    )
+
+
+class AlbumImagesAdded(BaseModel):
+    album: Album
+    not_in_collection: list[str] = Field(description="Ids left out: no such image in the album's collection")
 
 
 class SearchQuery(BaseModel):

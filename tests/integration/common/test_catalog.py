@@ -1,18 +1,32 @@
-"""The catalog keeps collections and image records next to the images, on both backends."""
+"""The catalog database: every repository operation, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from PIL import Image
+from sqlalchemy import event
 
-from services.common.catalog import Catalog, clean_filename, image_key, thumbnail_key
+from services.common.catalog import (
+    Catalog,
+    CollectionNotFound,
+    InvalidCursor,
+    clean_filename,
+    collection_backup_key,
+    image_key,
+    open_catalog,
+    thumbnail_key,
+)
 from services.common.images import ImageDecodeError
-from services.common.settings import StorageSettings
+from services.common.schemas.catalog import ImageFilter
+from services.common.settings import CatalogSettings, StorageSettings
 from services.common.storage import open_store
+from tests.support.photos import camera_photo
 
 
 def png(color: tuple[int, int, int], size: tuple[int, int] = (300, 200)) -> bytes:
@@ -21,11 +35,21 @@ def png(color: tuple[int, int, int], size: tuple[int, int] = (300, 200)) -> byte
     return out.getvalue()
 
 
-@pytest.fixture(params=["local", "s3"])
-def catalog(request: pytest.FixtureRequest, tmp_path: Path) -> Catalog:
-    if request.param == "local":
-        return Catalog(open_store(StorageSettings(backend="local", local_root=tmp_path)))
-    return Catalog(open_store(request.getfixturevalue("s3_settings")))
+@pytest.fixture
+def catalog(catalog_url: str, tmp_path: Path) -> Iterator[Catalog]:
+    store = open_store(StorageSettings(backend="local", local_root=tmp_path / "storage"))
+    opened = open_catalog(CatalogSettings(url=catalog_url), store)
+    try:
+        yield opened
+    finally:
+        opened.sessions.dispose()
+
+
+def statements(catalog: Catalog) -> list[str]:
+    """Every SQL statement the catalog's engine runs from now on."""
+    seen: list[str] = []
+    event.listen(catalog.sessions.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    return seen
 
 
 def test_image_lifecycle(catalog: Catalog) -> None:
@@ -34,7 +58,7 @@ def test_image_lifecycle(catalog: Catalog) -> None:
     record, dup = catalog.store_image(col.id, "../../etc/passwd", png((255, 0, 0)))
     assert not dup
     assert (record.width, record.height, record.content_type) == (300, 200, "image/png")
-    assert record.filename == "passwd"
+    assert record.filename == "passwd" and record.size == len(png((255, 0, 0)))
     assert catalog.get_image(record.image_id) == record
     assert catalog.store.get(image_key(col.id, record.image_id)) == png((255, 0, 0))
     thumb = Image.open(io.BytesIO(catalog.store.get(thumbnail_key(col.id, record.image_id))))
@@ -42,7 +66,27 @@ def test_image_lifecycle(catalog: Catalog) -> None:
     assert catalog.image_ids(col.id) == [record.image_id]
     catalog.delete_image(record)
     assert catalog.get_image(record.image_id) is None
+    assert catalog.store.stat(image_key(col.id, record.image_id)) is None
     assert catalog.count_images(col.id) == 0
+
+
+def test_exif_lands_in_typed_columns(catalog: Catalog) -> None:
+    col = catalog.create_collection("Huế")
+    aware, _ = catalog.store_image(
+        col.id,
+        "đại nội.jpg",
+        camera_photo(
+            1, taken="2023:07:14 10:20:30", offset="+07:00", make="Canon", model="EOS R6", gps=(16.5, 107.5)
+        ),
+    )
+    assert aware.taken_at == datetime(2023, 7, 14, 3, 20, 30, tzinfo=UTC)
+    assert aware.taken_tz_offset_min == 420
+    assert (aware.camera_make, aware.camera_model) == ("Canon", "EOS R6")
+    assert aware.latitude == pytest.approx(16.5) and aware.longitude == pytest.approx(107.5)
+    naive, _ = catalog.store_image(col.id, "chùa.jpg", camera_photo(2, taken="2023:07:15 08:00:00"))
+    assert naive.taken_at == datetime(2023, 7, 15, 8, 0) and naive.taken_at.tzinfo is None
+    assert naive.taken_tz_offset_min is None and naive.latitude is None
+    assert catalog.get_image(aware.image_id) == aware
 
 
 def test_same_bytes_twice_at_once_is_one_image(catalog: Catalog) -> None:
@@ -67,17 +111,168 @@ def test_bad_bytes_store_nothing(catalog: Catalog) -> None:
     assert catalog.count_images(col.id) == 0
 
 
-def test_delete_collection_removes_images(catalog: Catalog) -> None:
+def test_an_image_stored_into_a_deleted_collection_leaves_nothing(catalog: Catalog) -> None:
     col = catalog.create_collection("c")
-    for color in ((1, 2, 3), (4, 5, 6)):
-        catalog.store_image(col.id, "x.png", png(color))
+    catalog.delete_collection(col.id)
+    with pytest.raises(CollectionNotFound):
+        catalog.store_image(col.id, "x.png", png((9, 9, 9)))
+    assert catalog.store.list_keys(f"images/{col.id}/") == []
+    assert catalog.store.list_keys(f"thumbs/{col.id}/") == []
+
+
+def test_delete_collection_removes_images_albums_and_backup(catalog: Catalog) -> None:
+    col = catalog.create_collection("c")
+    ids = [catalog.store_image(col.id, "x.png", png(c))[0].image_id for c in ((1, 2, 3), (4, 5, 6))]
+    album = catalog.create_album(col.id, "Kỷ niệm")
+    catalog.add_to_album(album.id, ids)
+    catalog.add_tags(ids[0], ["biển"])
+    assert catalog.store.stat(collection_backup_key(col.id)) is not None
     catalog.delete_collection(col.id)
     assert catalog.get_collection(col.id) is None
-    assert catalog.list_collections() == []
+    assert catalog.get_album(album.id) is None and catalog.get_images(ids) == {}
     assert catalog.store.list_keys(f"images/{col.id}/") == []
+    assert catalog.store.list_keys(f"thumbs/{col.id}/") == []
+    assert catalog.store.stat(collection_backup_key(col.id)) is None
+
+
+def test_collections_page_by_cursor_and_owner(catalog: Catalog) -> None:
+    made = [catalog.create_collection(f"Bộ {i}", owner="key:a" if i % 2 else None) for i in range(5)]
+    mine = {c.id for c in made}
+    pages, cursor = [], None
+    while True:
+        page = catalog.list_collections(cursor=cursor, limit=2)
+        pages.append([c.id for c in page.items if c.id in mine])
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert [i for p in pages for i in p] == [c.id for c in made]
+    seen_by_b = [c.id for c in catalog.list_collections("key:b", limit=1000).items]
+    assert [i for i in seen_by_b if i in mine] == [c.id for c in made if c.owner is None]
+    assert set(catalog.collection_ids("key:a")) >= mine
+    assert not set(catalog.collection_ids("key:b")) & {c.id for c in made if c.owner}
+    with pytest.raises(InvalidCursor):
+        catalog.list_collections(cursor="bm90IGEgY3Vyc29y")
+
+
+def test_counts_and_one_query_hydration(catalog: Catalog) -> None:
+    a, b = catalog.create_collection("a"), catalog.create_collection("b")
+    ids = [catalog.store_image(a.id, f"{i}.png", png((i, 0, 0)))[0].image_id for i in range(3)]
+    catalog.store_image(b.id, "x.png", png((0, 9, 0)))
+    assert catalog.image_counts([a.id, b.id, "nope"]) == {a.id: 3, b.id: 1, "nope": 0}
+    seen = statements(catalog)
+    found = catalog.get_images([*ids, "gone"])
+    assert set(found) == set(ids) and found[ids[1]].filename == "1.png"
+    assert len([s for s in seen if s.lstrip().upper().startswith("SELECT")]) == 1
+
+
+def test_browse_by_date_taken_newest_first_undated_last(catalog: Catalog) -> None:
+    col = catalog.create_collection("Năm 2023")
+    dates = [
+        "2023:01:05 09:00:00",
+        None,
+        "2023:07:14 10:00:00",
+        "2023:07:14 10:00:00",
+        None,
+        "2023:03:01 12:00:00",
+    ]
+    records = [
+        catalog.store_image(col.id, f"{i}.jpg", camera_photo(i, taken=d))[0] for i, d in enumerate(dates)
+    ]
+
+    def walk(**kw: object) -> list[str]:
+        out, cursor = [], None
+        while True:
+            page = catalog.list_images(col.id, cursor=cursor, limit=2, **kw)  # type: ignore[arg-type]
+            out += [r.image_id for r in page.items]
+            if page.next_cursor is None:
+                return out
+            cursor = page.next_cursor
+
+    dated = sorted((r for r in records if r.taken_at), key=lambda r: (r.taken_at, r.image_id), reverse=True)
+    undated = sorted((r for r in records if not r.taken_at), key=lambda r: r.image_id, reverse=True)
+    assert walk() == [r.image_id for r in dated + undated]
+    ascending = sorted((r for r in records if r.taken_at), key=lambda r: (r.taken_at, r.image_id))
+    assert walk(direction="asc") == [r.image_id for r in ascending] + sorted(r.image_id for r in undated)
+    by_upload = sorted(records, key=lambda r: (r.created_at, r.image_id), reverse=True)
+    assert walk(order="uploaded") == [r.image_id for r in by_upload]
+    with pytest.raises(InvalidCursor):
+        catalog.list_images(col.id, order="uploaded", cursor=catalog.list_images(col.id, limit=1).next_cursor)
+
+
+def test_albums_tags_and_notes_keep_vietnamese(catalog: Catalog) -> None:
+    col, other = catalog.create_collection("c"), catalog.create_collection("d")
+    ids = [catalog.store_image(col.id, f"{i}.png", png((0, i, 0)))[0].image_id for i in range(3)]
+    stranger = catalog.store_image(other.id, "x.png", png((7, 7, 7)))[0].image_id
+    decomposed = "Te\u0302\u0301t o\u031b\u0309 Hue\u0302\u0301"  # "Tết ở Huế" typed with combining marks
+    album = catalog.create_album(col.id, decomposed)
+    assert album.name == "Tết ở Huế"
+    assert catalog.add_to_album(album.id, [*ids[:2], stranger, "nope"]) == sorted([stranger, "nope"])
+    assert catalog.add_to_album(album.id, ids[:1]) == []  # already there: no error, no duplicate
+    assert catalog.get_album(album.id).image_count == 2  # type: ignore[union-attr]
+    assert [(a.name, a.image_count) for a in catalog.list_albums(col.id)] == [("Tết ở Huế", 2)]
+    assert catalog.remove_from_album(album.id, ids[1]) and not catalog.remove_from_album(album.id, ids[1])
+    assert catalog.add_tags(ids[0], ["Bi\u1ec3n", "biển ", "gia  đình"]) == ["biển", "gia đình"]
+    catalog.add_tags(ids[1], ["biển"])
+    assert catalog.remove_tags(ids[0], ["GIA ĐÌNH"]) == ["biển"]
+    assert [(t.tag, t.count) for t in catalog.collection_tags(col.id)] == [("biển", 2)]
+    assert catalog.set_note(ids[0], "  Chụp ở bãi biển Mỹ Khê  \n") and not catalog.set_note("nope", "x")
+    detail = catalog.get_image_detail(ids[0])
+    assert detail is not None and detail.note == "Chụp ở bãi biển Mỹ Khê"
+    assert [a.name for a in detail.albums] == ["Tết ở Huế"] and detail.tags == ["biển"]
+    catalog.set_note(ids[0], "   ")
+    assert catalog.get_image(ids[0]).note is None  # type: ignore[union-attr]
+    catalog.delete_album(album.id)
+    assert catalog.list_albums(col.id) == [] and catalog.get_image(ids[0]) is not None
+    with pytest.raises(LookupError):
+        catalog.add_tags("nope", ["x"])
+
+
+def test_filters_match_ids_and_counts(catalog: Catalog) -> None:
+    col, other = catalog.create_collection("c"), catalog.create_collection("d")
+    specs = [
+        (
+            "tháng bảy.jpg",
+            {"taken": "2023:07:14 10:00:00", "make": "Canon", "model": "EOS R6", "gps": (16.5, 107.5)},
+        ),
+        ("Tháng Bảy 2.jpg", {"taken": "2023:07:30 23:00:00", "model": "iPhone 13"}),
+        ("tháng tám.jpg", {"taken": "2023:08:01 00:00:00", "model": "iPhone 13"}),
+        ("no date.jpg", {}),
+    ]
+    ids = [
+        catalog.store_image(col.id, name, camera_photo(i, **kw))[0].image_id
+        for i, (name, kw) in enumerate(specs)
+    ]  # type: ignore[arg-type]
+    elsewhere = catalog.store_image(other.id, "tháng bảy.jpg", camera_photo(9, taken="2023:07:14 10:00:00"))[
+        0
+    ]
+    album = catalog.create_album(col.id, "Hè")
+    catalog.add_to_album(album.id, [ids[0], ids[2]])
+    catalog.add_tags(ids[1], ["Biển"])
+
+    def match(**kw: object) -> list[str]:
+        f = ImageFilter(collection_ids=[col.id], **kw)  # type: ignore[arg-type]
+        found = catalog.matching_ids(f)
+        assert catalog.count_matching(f) == len(found)
+        return found
+
+    july = {"taken_after": datetime(2023, 7, 1), "taken_before": datetime(2023, 8, 1)}
+    assert match(**july) == sorted(ids[:2])
+    assert set(catalog.matching_ids(ImageFilter(collection_ids=[col.id, other.id], **july))) == {
+        *ids[:2],
+        elsewhere.image_id,
+    }
+    assert match(camera="iPhone 13") == sorted(ids[1:3]) and match(camera="Canon") == [ids[0]]
+    assert match(album_id=album.id) == sorted([ids[0], ids[2]])
+    assert match(tag="biển") == [ids[1]]
+    assert match(filename_contains="bảy") == sorted(ids[:2])
+    assert match(filename_contains="50%") == []
+    assert match(has_location=True) == [ids[0]] and match(has_location=False) == sorted(ids[1:])
+    assert match(album_id=album.id, camera="iPhone 13", **july) == []
+    assert catalog.count_matching(ImageFilter()) >= 5
 
 
 def test_clean_filename() -> None:
     assert clean_filename("C:\\Users\\ảnh\\bé trai.JPG") == "bé trai.JPG"
+    assert clean_filename("be\u0301 trai.jpg") == "bé trai.jpg"  # NFC
     assert clean_filename("a\x00b") == "ab"
     assert clean_filename("") == "image"

@@ -12,6 +12,7 @@ import pytest
 from deploy.harness.fullstack import REPO
 from deploy.harness.ready import wait_ready
 from deploy.stack import Ports, Stack, free_port, service_specs
+from tests.support.catalogs import sqlite_url
 
 
 def _checks(url: str) -> tuple[int, dict[str, dict[str, object]]]:
@@ -26,6 +27,7 @@ def stack_env(s3_endpoint: str, redis_url: str, tmp_path: Path) -> dict[str, str
         "STORAGE_S3_BUCKET": f"stack-{uuid.uuid4().hex[:12]}",
         "REDIS_URL": redis_url,
         "ENCODER_MODEL": "vi-tiny",
+        "CATALOG_URL": sqlite_url(tmp_path),
     }
 
 

@@ -13,6 +13,7 @@ import pytest
 from deploy.harness.fullstack import REPO
 from deploy.harness.servers import redis_server
 from deploy.stack import ProcessSpec, Stack, free_port
+from tests.support.catalogs import sqlite_url
 
 LIMIT = 5
 KEYS = ["limit-key-redis-up", "limit-key-redis-down"]
@@ -35,6 +36,7 @@ def limited_gateway(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[byte
                 "REDIS_URL": redis_url,
                 "STORAGE_BACKEND": "local",
                 "STORAGE_LOCAL_ROOT": str(tmp_path / "storage"),
+                "CATALOG_URL": sqlite_url(tmp_path),
             },
         )
         stack = Stack([spec], cwd=str(REPO), echo=False)

@@ -22,11 +22,15 @@ from deploy.harness.fullstack import REPO, ShapeImage
 from deploy.harness.ready import wait_ready
 from deploy.stack import Ports, Stack, service_specs
 from tests.integration.gateway.conftest import API_KEY
+from tests.support.catalogs import sqlite_url
 
 
 @pytest.fixture(scope="module")
-def gateway(s3_endpoint: str, private_redis: tuple[str, object]) -> Iterator[str]:
+def gateway(
+    s3_endpoint: str, private_redis: tuple[str, object], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     env = {
+        "CATALOG_URL": sqlite_url(tmp_path_factory.mktemp("catalog")),
         "ENCODER_MODEL": "vi-tiny",
         "STORAGE_S3_ENDPOINT": s3_endpoint,
         "STORAGE_S3_BUCKET": f"skip-{uuid.uuid4().hex[:12]}",

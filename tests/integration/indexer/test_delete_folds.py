@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -17,6 +18,7 @@ from services.common.schemas.search import SearchParams
 from services.common.settings import StorageSettings
 from services.common.shards import index_prefix
 from services.common.storage import ObjectStore, open_store
+from tests.support.catalogs import sqlite_url
 from tests.support.index_data import clustered, ids_for, write_batches
 from tests.support.index_stack import REPO, index_specs, merged_search, new_bucket, wait_for
 
@@ -29,7 +31,9 @@ def manifests(store: ObjectStore) -> int:
     return sum(1 for k in store.iter_keys(index_prefix(CID)) if k.endswith("manifest.json"))
 
 
-async def test_deletes_fold_per_interval_and_old_versions_go(s3_endpoint: str, redis_url: str) -> None:
+async def test_deletes_fold_per_interval_and_old_versions_go(
+    s3_endpoint: str, redis_url: str, tmp_path: Path
+) -> None:
     bucket = new_bucket()
     storage = StorageSettings(backend="s3", s3_endpoint=s3_endpoint, s3_bucket=bucket)
     store = open_store(storage)
@@ -41,6 +45,7 @@ async def test_deletes_fold_per_interval_and_old_versions_go(s3_endpoint: str, r
         bucket,
         indexers=1,
         search_shards=[[0, 1, 2, 3]],
+        catalog_url=sqlite_url(tmp_path),
         INDEXER_FOLD_INTERVAL_S=str(INTERVAL_S),
         INDEXER_VERSION_GC_GRACE_S="1",
     )

@@ -27,6 +27,7 @@ from services.common.shards import (
     read_current,
 )
 from services.common.storage import ObjectStore, open_store, sha256_hex
+from tests.support.catalogs import catalog_with, sqlite_url
 from tests.support.index_data import exact_top_k, vishapes_pngs
 from tests.support.index_stack import (
     REPO,
@@ -50,17 +51,21 @@ class IndexStack:
 
 
 @pytest.fixture(scope="module")
-def stack(s3_endpoint: str, redis_url: str) -> Iterator[IndexStack]:
+def stack(s3_endpoint: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexStack]:
     bucket = new_bucket()
-    specs = index_specs(s3_endpoint, redis_url, bucket, indexers=2, search_shards=[[0, 1], [2, 3]])
+    catalog_url = sqlite_url(tmp_path_factory.mktemp("catalog"))
+    specs = index_specs(
+        s3_endpoint, redis_url, bucket, indexers=2, search_shards=[[0, 1], [2, 3]], catalog_url=catalog_url
+    )
     storage = StorageSettings(backend="s3", s3_endpoint=s3_endpoint, s3_bucket=bucket)
     store = open_store(storage)
+    catalog = catalog_with(store, catalog_url, "vishapes-flat", "vishapes-hnsw", "vishapes-corrupt")
     with Stack(specs, cwd=str(REPO), echo=False).running(timeout_s=120):
         for spec in specs:
             wait_ready(spec.url)
         urls = {s.name: s.url for s in specs}
         yield IndexStack(
-            store, Catalog(store), urls["indexer"], [urls["search"], urls["search-2"]], redis_url, storage
+            store, catalog, urls["indexer"], [urls["search"], urls["search-2"]], redis_url, storage
         )
 
 

@@ -86,6 +86,7 @@ def test_role_permissions_and_collection_visibility() -> None:
     for caller, permission in (
         (reader, Permission.DELETE),
         (reader, Permission.UPLOAD),
+        (reader, Permission.EDIT),
         (writer, Permission.IMPORT),
     ):
         with pytest.raises(ApiError) as err:

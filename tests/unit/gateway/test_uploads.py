@@ -9,17 +9,16 @@ import sys
 import threading
 import zipfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from PIL import Image
+from sqlalchemy import delete
 
 from gateway.image_pool import ImagePool
 from gateway.uploads import UploadLimits, UploadOutcome, store_upload
 from services.common.catalog import Catalog, image_key, thumbnail_key
+from services.common.catalog.models import ImageRow
 from services.common.errors import ApiError
-from services.common.settings import StorageSettings
-from services.common.storage import open_store
 from tests.support.bad_zips import with_bad_member, zipped
 
 
@@ -30,8 +29,8 @@ def png(color: tuple[int, int, int], size: tuple[int, int] = (40, 30)) -> bytes:
 
 
 @pytest.fixture
-def catalog(tmp_path: Path) -> Catalog:
-    return Catalog(open_store(StorageSettings(backend="local", local_root=tmp_path)))
+def catalog(local_catalog: Catalog) -> Catalog:
+    return local_catalog
 
 
 @pytest.fixture
@@ -143,22 +142,29 @@ def test_a_duplicate_is_found_by_its_hash_before_it_is_decoded(catalog: Catalog,
     assert [d.filename for d in again.duplicates] == ["a.png"] and not again.rejected
 
 
-@pytest.mark.parametrize("lost", ["thumbnail", "membership", "record"])
+@pytest.mark.parametrize("lost", ["thumbnail", "bytes", "record"])
 def test_a_retried_upload_repairs_a_half_written_image(catalog: Catalog, pool: ImagePool, lost: str) -> None:
     cid = catalog.create_collection("c").id
     photo = png((7, 7, 7), (300, 200))
     record = _store(catalog, pool, [("a.png", photo)], cid).accepted[0]
-    key = {
-        "thumbnail": thumbnail_key(cid, record.image_id),
-        "membership": f"meta/members/{cid}/{record.image_id}",
-        "record": f"meta/images/{record.image_id}.json",
-    }[lost]
-    catalog.store.delete(key)  # what a crash between two writes leaves
+    if lost == "record":  # what a crash between the bytes and the row leaves
+        with catalog.sessions.write() as s:
+            s.execute(delete(ImageRow).where(ImageRow.image_id == record.image_id))
+    else:
+        key = {"thumbnail": thumbnail_key, "bytes": image_key}[lost](cid, record.image_id)
+        catalog.store.delete(key)
     retried = _store(catalog, pool, [("a.png", photo)], cid)
     assert [a.image_id for a in retried.accepted] == [record.image_id] and not retried.duplicates
-    assert catalog.store.stat(key) is not None
+    assert catalog.store.stat(thumbnail_key(cid, record.image_id)) is not None
     assert catalog.image_ids(cid) == [record.image_id]
     assert catalog.store.get(image_key(cid, record.image_id)) == photo
+
+
+def test_zip_members_keep_their_folder(catalog: Catalog, pool: ImagePool) -> None:
+    archive = zipped({"Tết 2024/Huế/đầu năm.png": png((1, 2, 3)), "top.png": png((3, 2, 1))})
+    out = _store(catalog, pool, [("album.zip", archive)])
+    folders = {a.filename: catalog.get_image(a.image_id).folder for a in out.accepted}  # type: ignore[union-attr]
+    assert folders == {"đầu năm.png": "Tết 2024/Huế", "top.png": None}
 
 
 def test_image_work_runs_on_the_pool_threads_behind_other_work(pool: ImagePool) -> None:

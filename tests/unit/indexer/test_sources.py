@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from services.common.catalog import Catalog
 from services.common.errors import ApiError
 from services.common.schemas.indexer import FolderSource, JobRequest, PrefixSource
 from services.common.settings import StorageSettings
@@ -17,6 +16,7 @@ from services.common.storage.local import LocalObjectStore
 from services.common.storage.s3 import S3ObjectStore
 from services.indexer.settings import IndexerSettings
 from services.indexer.sources import ItemError, SourcePolicy, check_source, iter_items, load_item
+from tests.support.catalogs import catalog_with, sqlite_url
 from tests.support.index_data import vishapes_pngs
 
 ODD_NAMES = ["photos/ảnh 1.jpg", "IMG 0001.jpg", "Hà Nội #2 (1).png", "mùa thu – lá vàng.png"]
@@ -88,16 +88,17 @@ def test_import_prefix_setting_names_folders() -> None:
 
 def test_folder_import_stores_images_once_and_reports_bad_files(root: Path, tmp_path: Path) -> None:
     store = LocalObjectStore(tmp_path / "store")
-    catalog = Catalog(store)
+    catalog = catalog_with(store, sqlite_url(tmp_path), "c")
     request = JobRequest(collection_id="c", source=FolderSource(path="shapes"))
     items = list(iter_items(request, store, policy([root])))
     assert [Path(i).name for i in items] == ["0.png", "1.png", "2.png", "notes.txt"]
-    records = [load_item(request, ref, catalog, MAX_BYTES) for ref in items[:3]]
-    again = load_item(request, items[0], catalog, MAX_BYTES)
+    records = [load_item(request, ref, catalog, policy([root])) for ref in items[:3]]
+    again = load_item(request, items[0], catalog, policy([root]))
     assert again.image_id == records[0].image_id  # same bytes, same id
     assert catalog.count_images("c") == 3
+    assert {r.folder for r in records} == {"shapes"}
     with pytest.raises(ItemError):
-        load_item(request, items[3], catalog, MAX_BYTES)
+        load_item(request, items[3], catalog, policy([root]))
 
 
 def _big_png() -> bytes:
@@ -132,7 +133,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
     return open_store(s3)
 
 
-def test_prefix_import_takes_names_as_people_write_them_and_skips_big_files(store: ObjectStore) -> None:
+def test_prefix_import_takes_names_as_people_write_them_and_skips_big_files(
+    store: ObjectStore, tmp_path: Path
+) -> None:
     pngs = vishapes_pngs(len(ODD_NAMES), seed=4)
     for name, data in zip(ODD_NAMES, pngs, strict=True):
         _put_raw(store, f"imports/{name}", data)
@@ -142,16 +145,17 @@ def test_prefix_import_takes_names_as_people_write_them_and_skips_big_files(stor
     request = JobRequest(collection_id="c", source=PrefixSource(uri="imports/"))
     items = list(iter_items(request, store, policy(bucket=bucket)))
     assert sorted(items) == sorted(f"imports/{n}" for n in [*ODD_NAMES, "huge photo.png"])
-    catalog = Catalog(store)
+    catalog = catalog_with(store, sqlite_url(tmp_path), "c")
     names = {}
     for ref in items:
         if ref.endswith("huge photo.png"):
             with pytest.raises(ItemError) as err:
-                load_item(request, ref, catalog, MAX_BYTES)
+                load_item(request, ref, catalog, policy(bucket=bucket))
             assert err.value.code == "file_too_large"
             continue
-        record = load_item(request, ref, catalog, MAX_BYTES)
+        record = load_item(request, ref, catalog, policy(bucket=bucket))
         names[record.filename] = record
+        assert record.folder == ref.rpartition("/")[0]
         assert store.stat(f"images/c/{record.image_id}") is not None  # a safe key of its own
     assert sorted(names) == sorted(n.rsplit("/", 1)[-1] for n in ODD_NAMES)
     assert catalog.count_images("c") == len(ODD_NAMES)
@@ -162,7 +166,7 @@ def test_unreadable_names_are_item_errors(tmp_path: Path, ref: str) -> None:
     store = LocalObjectStore(tmp_path / "store")
     request = JobRequest(collection_id="c", source=PrefixSource(uri="imports/"))
     with pytest.raises(ItemError) as err:
-        load_item(request, ref, Catalog(store), MAX_BYTES)
+        load_item(request, ref, catalog_with(store, sqlite_url(tmp_path), "c"), policy())
     assert err.value.code == "invalid_name"
 
 

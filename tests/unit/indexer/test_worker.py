@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from deploy.stack import free_port
-from services.common.catalog import Catalog
 from services.common.clients import EncoderClient
 from services.common.index_signals import StoreSignals
 from services.common.schemas.indexer import JobRequest, JobStatus, ObjectsSource
@@ -24,6 +23,7 @@ from services.indexer.publisher import BuildConfig, Publisher
 from services.indexer.queue import JobQueue, open_queue
 from services.indexer.sources import SourcePolicy
 from services.indexer.worker import Worker
+from tests.support.catalogs import catalog_with, sqlite_url
 from tests.support.index_data import clustered, ids_for, vishapes_pngs, write_batches
 
 IDLE_S = 0.3
@@ -50,7 +50,7 @@ def ingestor_for(
     publisher = Publisher(store, StoreSignals(store), FileLocks(tmp_path / "locks"), BuildConfig())
     policy = SourcePolicy([], None, ["imports/"], 1 << 20)
     return Ingestor(
-        Catalog(store),
+        catalog_with(store, sqlite_url(tmp_path), "c"),
         EncoderEmbedder(encoder),
         publisher,
         queue,
@@ -120,7 +120,7 @@ async def test_an_encoder_outage_is_waited_out_without_using_up_tries(
     queue: JobQueue, encoder: EncoderClient, tmp_path: Path
 ) -> None:
     store = LocalObjectStore(tmp_path / "store")
-    image = Catalog(store).store_image("c", "a.png", vishapes_pngs(1)[0])[0]
+    image = catalog_with(store, sqlite_url(tmp_path), "c").store_image("c", "a.png", vishapes_pngs(1)[0])[0]
     job_id = await enqueue(
         queue, JobRequest(collection_id="c", source=ObjectsSource(image_ids=[image.image_id]))
     )

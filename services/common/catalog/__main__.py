@@ -1,0 +1,45 @@
+"""`python -m services.common.catalog migrate | rebuild`: the catalog's maintenance commands.
+
+Both read `CATALOG_URL` and the `STORAGE_*` settings, as the services do. `rebuild` fills the
+database (migrated first) from object storage alone, after the database was lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+from services.common.catalog import open_catalog
+from services.common.catalog.rebuild import rebuild
+from services.common.settings import CatalogSettings, StorageSettings
+from services.common.storage import open_store
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.common.catalog", description=__doc__)
+    parser.add_argument("command", choices=["migrate", "rebuild"])
+    args = parser.parse_args(argv)
+    store = open_store(StorageSettings())
+    catalog = open_catalog(CatalogSettings(), store)
+    try:
+        if args.command == "rebuild":
+            report = rebuild(catalog)
+            summary = {
+                "collections": report.collections,
+                "images": report.images,
+                "kept": report.kept,
+                "skipped": dict(report.skipped),
+            }
+            print(json.dumps(summary, ensure_ascii=False))
+        else:
+            print("catalog migrated", file=sys.stderr)
+    finally:
+        asyncio.run(catalog.aclose())
+        asyncio.run(store.aclose())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,184 @@
+"""What people add to their images: albums (per collection), tags and a note.
+
+These live in the database only: a rebuild from storage restores images and collections, not
+what was typed into them.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, func, select
+
+from services.common.catalog.engine import Sessions, upsert
+from services.common.catalog.models import AlbumImageRow, AlbumRow, ImageRow, TagRow
+from services.common.catalog.records import AlbumRecord, AlbumRef, ImageDetail, ImageRecord, TagCount
+from services.common.catalog.rows import album_record, image_record
+from services.common.schemas.catalog import clean_text, normalize_tag
+
+MAX_NOTE = 10_000
+
+
+class Curation:
+    """Albums, tags and notes; mixed into `Catalog`, which provides `sessions`."""
+
+    sessions: Sessions
+
+    def get_image_detail(self, image_id: str) -> ImageDetail | None:
+        """An image with its albums and tags."""
+        with self.sessions.read() as s:
+            row = s.get(ImageRow, image_id)
+            record = image_record(row) if row is not None else None
+        return self.with_labels([record])[0] if record is not None else None
+
+    def with_labels(self, records: list[ImageRecord]) -> list[ImageDetail]:
+        """The records with their albums and tags: two queries for the whole list."""
+        ids = [r.image_id for r in records]
+        albums: dict[str, list[AlbumRef]] = defaultdict(list)
+        tags: dict[str, list[str]] = defaultdict(list)
+        if ids:
+            with self.sessions.read() as s:
+                for image_id, album_id, name in s.execute(
+                    select(AlbumImageRow.image_id, AlbumRow.id, AlbumRow.name)
+                    .join(AlbumRow, AlbumImageRow.album_id == AlbumRow.id)
+                    .where(AlbumImageRow.image_id.in_(ids))
+                    .order_by(AlbumRow.name, AlbumRow.id)
+                ):
+                    albums[image_id].append(AlbumRef(id=album_id, name=name))
+                for image_id, tag in s.execute(
+                    select(TagRow.image_id, TagRow.tag).where(TagRow.image_id.in_(ids)).order_by(TagRow.tag)
+                ):
+                    tags[image_id].append(tag)
+        return [
+            ImageDetail(**r.model_dump(), albums=albums[r.image_id], tags=tags[r.image_id]) for r in records
+        ]
+
+    def set_note(self, image_id: str, note: str | None) -> bool:
+        """Replace the note (None or blank: remove it); False when there is no such image."""
+        text = clean_note(note)
+        with self.sessions.write() as s:
+            row = s.get(ImageRow, image_id)
+            if row is None:
+                return False
+            row.note = text
+        return True
+
+    def add_tags(self, image_id: str, tags: list[str]) -> list[str]:
+        """Tag the image (normalised: NFC, lower case); returns its tags. An unknown image: LookupError."""
+        wanted = sorted({t for t in map(normalize_tag, tags) if t})
+        with self.sessions.write() as s:
+            if s.get(ImageRow, image_id) is None:
+                raise LookupError(image_id)
+            if wanted:
+                rows = [{"image_id": image_id, "tag": t} for t in wanted]
+                s.execute(upsert(self.sessions.dialect, TagRow).values(rows).on_conflict_do_nothing())
+        return self.tags_of(image_id)
+
+    def remove_tags(self, image_id: str, tags: list[str]) -> list[str]:
+        gone = {t for t in map(normalize_tag, tags) if t}
+        with self.sessions.write() as s:
+            if s.get(ImageRow, image_id) is None:
+                raise LookupError(image_id)
+            if gone:
+                s.execute(delete(TagRow).where(TagRow.image_id == image_id, TagRow.tag.in_(gone)))
+        return self.tags_of(image_id)
+
+    def tags_of(self, image_id: str) -> list[str]:
+        with self.sessions.read() as s:
+            stmt = select(TagRow.tag).where(TagRow.image_id == image_id).order_by(TagRow.tag)
+            return list(s.scalars(stmt))
+
+    def collection_tags(self, collection_id: str) -> list[TagCount]:
+        """Every tag used in a collection, with how many of its images carry it, most used first."""
+        n = func.count().label("n")
+        stmt = (
+            select(TagRow.tag, n)
+            .join(ImageRow, ImageRow.image_id == TagRow.image_id)
+            .where(ImageRow.collection_id == collection_id)
+            .group_by(TagRow.tag)
+            .order_by(n.desc(), TagRow.tag)
+        )
+        with self.sessions.read() as s:
+            return [TagCount(tag=t, count=c) for t, c in s.execute(stmt)]
+
+    # Albums
+
+    def create_album(self, collection_id: str, name: str) -> AlbumRecord:
+        row = AlbumRow(
+            id=uuid.uuid4().hex[:16],
+            collection_id=collection_id,
+            name=clean_text(name) or "",
+            created_at=datetime.now(UTC),
+        )
+        with self.sessions.write() as s:
+            s.add(row)
+        return album_record(row)
+
+    def get_album(self, album_id: str) -> AlbumRecord | None:
+        with self.sessions.read() as s:
+            row = s.get(AlbumRow, album_id)
+            if row is None:
+                return None
+            count = s.scalar(
+                select(func.count()).select_from(AlbumImageRow).where(AlbumImageRow.album_id == album_id)
+            )
+            return album_record(row, int(count or 0))
+
+    def list_albums(self, collection_id: str) -> list[AlbumRecord]:
+        """A collection's albums, oldest first, each with its image count (one query)."""
+        n = func.count(AlbumImageRow.image_id)
+        stmt = (
+            select(AlbumRow, n)
+            .outerjoin(AlbumImageRow, AlbumImageRow.album_id == AlbumRow.id)
+            .where(AlbumRow.collection_id == collection_id)
+            .group_by(AlbumRow.id)
+            .order_by(AlbumRow.created_at, AlbumRow.id)
+        )
+        with self.sessions.read() as s:
+            return [album_record(row, int(count)) for row, count in s.execute(stmt)]
+
+    def delete_album(self, album_id: str) -> None:
+        """The album and its membership; the images stay."""
+        with self.sessions.write() as s:
+            s.execute(delete(AlbumRow).where(AlbumRow.id == album_id))
+
+    def add_to_album(self, album_id: str, image_ids: list[str]) -> list[str]:
+        """Add images of the album's collection; returns the ids that are not (left out)."""
+        now = datetime.now(UTC)
+        with self.sessions.write() as s:
+            album = s.get(AlbumRow, album_id)
+            if album is None:
+                raise LookupError(album_id)
+            wanted = set(image_ids)
+            found = set(
+                s.scalars(
+                    select(ImageRow.image_id).where(
+                        ImageRow.image_id.in_(wanted), ImageRow.collection_id == album.collection_id
+                    )
+                )
+            )
+            if found:
+                rows = [{"album_id": album_id, "image_id": i, "added_at": now} for i in sorted(found)]
+                s.execute(upsert(self.sessions.dialect, AlbumImageRow).values(rows).on_conflict_do_nothing())
+        return sorted(wanted - found)
+
+    def remove_from_album(self, album_id: str, image_id: str) -> bool:
+        """False when the image was not in the album."""
+        with self.sessions.write() as s:
+            result = s.execute(
+                delete(AlbumImageRow).where(
+                    AlbumImageRow.album_id == album_id, AlbumImageRow.image_id == image_id
+                )
+            )
+            return bool(getattr(result, "rowcount", 0))
+
+
+def clean_note(note: str | None) -> str | None:
+    """A note keeps its lines (NFC, trailing spaces trimmed); blank is no note."""
+    if note is None:
+        return None
+    text = "\n".join(line.rstrip() for line in unicodedata.normalize("NFC", note).strip().splitlines())
+    return text[:MAX_NOTE] or None

@@ -1,0 +1,376 @@
+"""The catalog: collections and images in the database, their bytes in object storage.
+
+Writes keep the order that makes a crash harmless. Bytes first, record last: an image's bytes
+(carrying its metadata, see `keys.ImageObjectMeta`) and thumbnail are stored before its row, so
+a row never points at missing bytes, and a failed store leaves no row behind. Deletion the other
+way round: the row first (the image is gone at once), then the bytes; both are safe to retry.
+Image ids are derived from the collection and the content hash, so the same bytes uploaded twice,
+even at once, are one image.
+
+Calls block; async callers run them on a worker thread (`asyncio.to_thread` or a pool).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy.exc import IntegrityError
+
+from imaging.metadata import extract_metadata
+from services.common.catalog.curation import Curation
+from services.common.catalog.engine import Sessions, upsert
+from services.common.catalog.filters import where
+from services.common.catalog.keys import (
+    ImageObjectMeta,
+    clean_filename,
+    clean_folder,
+    collection_backup_key,
+    image_id_for,
+    image_key,
+    thumbnail_key,
+)
+from services.common.catalog.models import CollectionRow, ImageRow
+from services.common.catalog.paging import Direction, ImageOrder, decode_cursor, encode_cursor
+from services.common.catalog.records import CollectionRecord, ImageRecord, Page
+from services.common.catalog.rows import collection_record, exif_columns, image_record
+from services.common.images import (
+    DEFAULT_MAX_PIXELS,
+    THUMBNAIL_CONTENT_TYPE,
+    PreparedImage,
+    decode,
+    make_thumbnail,
+    prepare,
+)
+from services.common.schemas.catalog import ImageFilter
+from services.common.storage import ObjectStore
+
+
+class CollectionNotFound(LookupError):
+    """The collection does not exist (or was deleted while an image was being stored into it)."""
+
+
+class Catalog(Curation):
+    def __init__(self, store: ObjectStore, sessions: Sessions) -> None:
+        self.store = store
+        self.sessions = sessions
+
+    async def aclose(self) -> None:
+        """Close the database connections (the store is its owner's to close)."""
+        await asyncio.to_thread(self.sessions.dispose)
+
+    def ping(self) -> None:
+        """Raise when the database does not answer."""
+        with self.sessions.read() as s:
+            s.execute(select(1))
+
+    # Collections
+
+    def create_collection(self, name: str, owner: str | None = None) -> CollectionRecord:
+        """The backup object first (what a rebuild reads), then the row."""
+        record = CollectionRecord(
+            id=uuid.uuid4().hex[:16], name=name, created_at=datetime.now(UTC), owner=owner
+        )
+        self.put_collection_backup(record)
+        with self.sessions.write() as s:
+            s.add(CollectionRow(**record.model_dump()))
+        return record
+
+    def put_collection_backup(self, record: CollectionRecord) -> None:
+        self.store.put(
+            collection_backup_key(record.id), record.model_dump_json().encode(), "application/json"
+        )
+
+    def restore_collection(self, record: CollectionRecord) -> None:
+        """The row of a collection known from its backup (a rebuild); kept as it is when present."""
+        with self.sessions.write() as s:
+            stmt = upsert(self.sessions.dialect, CollectionRow).values(**record.model_dump())
+            s.execute(stmt.on_conflict_do_nothing(index_elements=["id"]))
+
+    def get_collection(self, collection_id: str) -> CollectionRecord | None:
+        with self.sessions.read() as s:
+            row = s.get(CollectionRow, collection_id)
+            return collection_record(row) if row is not None else None
+
+    def list_collections(
+        self, viewer: str | None = None, *, cursor: str | None = None, limit: int = 100
+    ) -> Page[CollectionRecord]:
+        """Oldest first. `viewer`: only collections shared with every key or owned by that key id;
+        None: every collection."""
+        stmt = select(CollectionRow).order_by(CollectionRow.created_at, CollectionRow.id)
+        if viewer is not None:
+            stmt = stmt.where((CollectionRow.owner.is_(None)) | (CollectionRow.owner == viewer))
+        if cursor is not None:
+            created, last = decode_cursor(cursor, "c")
+            stmt = stmt.where(tuple_(CollectionRow.created_at, CollectionRow.id) > (created, last))
+        with self.sessions.read() as s:
+            rows = list(s.scalars(stmt.limit(limit + 1)))
+        records = [collection_record(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        next_cursor = encode_cursor("c", records[-1].created_at, records[-1].id) if more else None
+        return Page[CollectionRecord](items=records, next_cursor=next_cursor)
+
+    def collection_ids(self, viewer: str | None = None) -> list[str]:
+        """Every collection a search over all covers for `viewer` (None: every collection)."""
+        stmt = select(CollectionRow.id).order_by(CollectionRow.id)
+        if viewer is not None:
+            stmt = stmt.where((CollectionRow.owner.is_(None)) | (CollectionRow.owner == viewer))
+        with self.sessions.read() as s:
+            return list(s.scalars(stmt))
+
+    def count_images(self, collection_id: str) -> int:
+        return self.image_counts([collection_id]).get(collection_id, 0)
+
+    def image_counts(self, collection_ids: list[str]) -> dict[str, int]:
+        """Images per collection, in one query over the collection's index."""
+        if not collection_ids:
+            return {}
+        stmt = (
+            select(ImageRow.collection_id, func.count())
+            .where(ImageRow.collection_id.in_(collection_ids))
+            .group_by(ImageRow.collection_id)
+        )
+        with self.sessions.read() as s:
+            counts: dict[str, int] = {cid: n for cid, n in s.execute(stmt)}
+        return {cid: counts.get(cid, 0) for cid in collection_ids}
+
+    def delete_collection(self, collection_id: str) -> None:
+        """The row first (its images, albums and tags go with it), then every byte, the backup last."""
+        with self.sessions.write() as s:
+            row = s.get(CollectionRow, collection_id)
+            if row is not None:
+                s.delete(row)
+        for prefix in (image_key(collection_id, ""), thumbnail_key(collection_id, "")[: -len(".webp")]):
+            for key in list(self.store.iter_keys(prefix)):
+                self.store.delete(key)
+        self.store.delete(collection_backup_key(collection_id))
+
+    # Images
+
+    def store_image(
+        self,
+        collection_id: str,
+        filename: str | None,
+        data: bytes,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        folder: str | None = None,
+    ) -> tuple[ImageRecord, bool]:
+        """Validate, store bytes and thumbnail, then the row. Returns (record, was_duplicate).
+
+        A duplicate is found from the content hash before any pixel is decoded; a half-written image
+        (bytes without a row, a row without its thumbnail...) is written again, whole.
+        Raises ImageDecodeError before anything is stored when the bytes are not an image, and
+        CollectionNotFound when the collection does not exist.
+        """
+        existing = self.complete_image(collection_id, data)
+        if existing is not None:
+            return existing, True
+        prepared = prepare(data, max_pixels=max_pixels)
+        return self.put_image(collection_id, filename, data, prepared, folder=folder), False
+
+    def complete_image(self, collection_id: str, data: bytes) -> ImageRecord | None:
+        """The stored image of these bytes when every part is there: bytes, thumbnail, row."""
+        image_id = image_id_for(collection_id, hashlib.sha256(data).hexdigest())
+        record = self.get_image(image_id)
+        if record is None:
+            return None
+        parts = (image_key(collection_id, image_id), thumbnail_key(collection_id, image_id))
+        return record if all(self.store.stat(key) is not None for key in parts) else None
+
+    def put_image(
+        self,
+        collection_id: str,
+        filename: str | None,
+        data: bytes,
+        prepared: PreparedImage,
+        *,
+        folder: str | None = None,
+        created_at: datetime | None = None,
+    ) -> ImageRecord:
+        """Write every part of an image in order (each write replaces what a crashed try left).
+
+        The row keeps what people added (note, albums, tags) and its first upload time."""
+        digest = hashlib.sha256(data).hexdigest()
+        image_id = image_id_for(collection_id, digest)
+        obj = ImageObjectMeta(
+            collection_id=collection_id,
+            image_id=image_id,
+            sha256=digest,
+            filename=clean_filename(filename),
+            folder=clean_folder(folder),
+            created_at=created_at or datetime.now(UTC),
+        )
+        key, thumb = image_key(collection_id, image_id), thumbnail_key(collection_id, image_id)
+        self.store.put(key, data, prepared.content_type, obj.to_metadata())
+        self.store.put(thumb, prepared.thumbnail, THUMBNAIL_CONTENT_TYPE)
+        values: dict[str, object] = {
+            "filename": obj.filename,
+            "folder": obj.folder,
+            "width": prepared.width,
+            "height": prepared.height,
+            "content_type": prepared.content_type,
+            "size": len(data),
+            "sha256": digest,
+            **exif_columns(extract_metadata(data)),
+        }
+        stmt = upsert(self.sessions.dialect, ImageRow).values(
+            image_id=image_id, collection_id=collection_id, created_at=obj.created_at, **values
+        )
+        try:
+            with self.sessions.write() as s:
+                s.execute(stmt.on_conflict_do_update(index_elements=["image_id"], set_=values))
+        except IntegrityError as exc:
+            if self.get_collection(collection_id) is not None:
+                raise
+            for written in (key, thumb):  # a collection deleted meanwhile keeps none of its bytes
+                self.store.delete(written)
+            raise CollectionNotFound(collection_id) from exc
+        record = self.get_image(image_id)
+        assert record is not None
+        return record
+
+    def restore_image(self, meta: ImageObjectMeta, data: bytes) -> None:
+        """The row of stored bytes (a rebuild), from their object metadata and their pixels and EXIF;
+        the thumbnail is made again when it is missing."""
+        decoded = decode(data)
+        thumb = thumbnail_key(meta.collection_id, meta.image_id)
+        if self.store.stat(thumb) is None:
+            self.store.put(thumb, make_thumbnail(decoded.image), THUMBNAIL_CONTENT_TYPE)
+        stmt = upsert(self.sessions.dialect, ImageRow).values(
+            image_id=meta.image_id,
+            collection_id=meta.collection_id,
+            filename=meta.filename,
+            folder=meta.folder,
+            width=decoded.width,
+            height=decoded.height,
+            content_type=decoded.content_type,
+            size=len(data),
+            sha256=meta.sha256,
+            created_at=meta.created_at,
+            **exif_columns(extract_metadata(data)),
+        )
+        with self.sessions.write() as s:
+            s.execute(stmt.on_conflict_do_nothing(index_elements=["image_id"]))
+
+    def get_image(self, image_id: str) -> ImageRecord | None:
+        with self.sessions.read() as s:
+            row = s.get(ImageRow, image_id)
+            return image_record(row) if row is not None else None
+
+    def get_images(self, image_ids: list[str]) -> dict[str, ImageRecord]:
+        """The records of a result page, in one query; ids no longer catalogued are left out."""
+        if not image_ids:
+            return {}
+        with self.sessions.read() as s:
+            rows = s.scalars(select(ImageRow).where(ImageRow.image_id.in_(set(image_ids))))
+            return {row.image_id: image_record(row) for row in rows}
+
+    def image_ids(self, collection_id: str) -> list[str]:
+        with self.sessions.read() as s:
+            stmt = select(ImageRow.image_id).where(ImageRow.collection_id == collection_id)
+            return list(s.scalars(stmt.order_by(ImageRow.image_id)))
+
+    def list_images(
+        self,
+        collection_id: str,
+        *,
+        order: ImageOrder = "taken_at",
+        direction: Direction = "desc",
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> Page[ImageRecord]:
+        """A collection's images by date taken (images without one last) or by upload time; the id
+        breaks ties. Each page walks the collection's index from the cursor on."""
+        if order == "uploaded":
+            rows = self._keyset(collection_id, ImageRow.created_at, direction, cursor, limit + 1, "u")
+            records = [image_record(r) for r in rows]
+        else:
+            records = self._by_taken(collection_id, direction, cursor, limit + 1)
+        more = len(records) > limit
+        records = records[:limit]
+        next_cursor = None
+        if more:
+            last = records[-1]
+            if order == "uploaded":
+                next_cursor = encode_cursor("u", last.created_at, last.image_id)
+            else:
+                taken = last.taken_at.replace(tzinfo=None) if last.taken_at is not None else None
+                next_cursor = encode_cursor("t", taken, last.image_id)
+        return Page[ImageRecord](items=records, next_cursor=next_cursor)
+
+    def _by_taken(
+        self, collection_id: str, direction: Direction, cursor: str | None, limit: int
+    ) -> list[ImageRecord]:
+        """Dated images, then undated ones: two index walks, so NULLs sort last on every backend."""
+        taken, last = decode_cursor(cursor, "t") if cursor is not None else (None, None)
+        rows: list[ImageRow] = []
+        if cursor is None or taken is not None:
+            rows = self._keyset(collection_id, ImageRow.taken_at, direction, cursor, limit, "t")
+        if len(rows) < limit:
+            stmt = select(ImageRow).where(
+                ImageRow.collection_id == collection_id, ImageRow.taken_at.is_(None)
+            )
+            if cursor is not None and taken is None:
+                after = ImageRow.image_id < last if direction == "desc" else ImageRow.image_id > last
+                stmt = stmt.where(after)
+            by_id = ImageRow.image_id.desc() if direction == "desc" else ImageRow.image_id.asc()
+            with self.sessions.read() as s:
+                rows += list(s.scalars(stmt.order_by(by_id).limit(limit - len(rows))))
+        return [image_record(r) for r in rows]
+
+    def _keyset(
+        self,
+        collection_id: str,
+        column: Any,
+        direction: Direction,
+        cursor: str | None,
+        limit: int,
+        kind: str,
+    ) -> list[ImageRow]:
+        stmt: Select[ImageRow] = select(ImageRow).where(
+            ImageRow.collection_id == collection_id, column.is_not(None)
+        )
+        if cursor is not None:
+            value, last = decode_cursor(cursor, kind)
+            if value is not None and kind == "u" and value.tzinfo is not None:
+                value = value.astimezone(UTC)
+            key = tuple_(column, ImageRow.image_id)
+            stmt = stmt.where(key < (value, last) if direction == "desc" else key > (value, last))
+        if direction == "desc":
+            stmt = stmt.order_by(column.desc(), ImageRow.image_id.desc())
+        else:
+            stmt = stmt.order_by(column.asc(), ImageRow.image_id.asc())
+        with self.sessions.read() as s:
+            return list(s.scalars(stmt.limit(limit)))
+
+    def delete_image(self, record: ImageRecord) -> None:
+        """The row first (the image disappears at once), then the bytes; safe to retry."""
+        with self.sessions.write() as s:
+            row = s.get(ImageRow, record.image_id)
+            if row is not None:
+                s.delete(row)
+        self.store.delete(image_key(record.collection_id, record.image_id))
+        self.store.delete(thumbnail_key(record.collection_id, record.image_id))
+
+    # Filters (what a filtered search asks for)
+
+    def matching_ids(self, image_filter: ImageFilter) -> list[str]:
+        """The ids of every image the filter matches, sorted."""
+        stmt = select(ImageRow.image_id).where(where(image_filter)).order_by(ImageRow.image_id)
+        with self.sessions.read() as s:
+            return list(s.scalars(stmt))
+
+    def count_matching(self, image_filter: ImageFilter) -> int:
+        stmt = select(func.count()).select_from(ImageRow).where(where(image_filter))
+        with self.sessions.read() as s:
+            return int(s.scalar(stmt) or 0)
+
+
+def backup_record(raw: bytes) -> CollectionRecord:
+    """A collection's backup object, as `put_collection_backup` wrote it."""
+    return CollectionRecord.model_validate(json.loads(raw))

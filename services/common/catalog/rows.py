@@ -1,0 +1,74 @@
+"""Between rows and records: the values put_image stores from EXIF, and the records read back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from imaging.metadata import PhotoMetadata
+from services.common.catalog.models import AlbumRow, CollectionRow, ImageRow
+from services.common.catalog.records import AlbumRecord, CollectionRecord, ImageRecord
+
+
+def taken_columns(meta: PhotoMetadata) -> tuple[datetime | None, int | None]:
+    """The date taken as stored: UTC (naive) with its offset when the file states one, else as given."""
+    taken = meta.taken_at
+    if taken is None or taken.tzinfo is None:
+        return taken, None
+    offset = meta.taken_tz_offset_min
+    if offset is None:
+        delta = taken.utcoffset()
+        offset = int(delta.total_seconds() // 60) if delta is not None else 0
+    return taken.astimezone(UTC).replace(tzinfo=None), offset
+
+
+def exif_columns(meta: PhotoMetadata) -> dict[str, object]:
+    taken_at, offset = taken_columns(meta)
+    return {
+        "taken_at": taken_at,
+        "taken_tz_offset_min": offset,
+        "camera_make": meta.camera_make,
+        "camera_model": meta.camera_model,
+        "latitude": meta.latitude,
+        "longitude": meta.longitude,
+        "orientation": meta.orientation,
+    }
+
+
+def collection_record(row: CollectionRow) -> CollectionRecord:
+    return CollectionRecord(id=row.id, name=row.name, created_at=row.created_at, owner=row.owner)
+
+
+def image_record(row: ImageRow) -> ImageRecord:
+    taken = row.taken_at
+    if taken is not None and row.taken_tz_offset_min is not None:
+        taken = taken.replace(tzinfo=UTC)
+    return ImageRecord(
+        image_id=row.image_id,
+        collection_id=row.collection_id,
+        filename=row.filename,
+        folder=row.folder,
+        width=row.width,
+        height=row.height,
+        content_type=row.content_type,
+        size=row.size,
+        sha256=row.sha256,
+        created_at=row.created_at,
+        taken_at=taken,
+        taken_tz_offset_min=row.taken_tz_offset_min,
+        camera_make=row.camera_make,
+        camera_model=row.camera_model,
+        latitude=row.latitude,
+        longitude=row.longitude,
+        orientation=row.orientation,
+        note=row.note,
+    )
+
+
+def album_record(row: AlbumRow, image_count: int = 0) -> AlbumRecord:
+    return AlbumRecord(
+        id=row.id,
+        collection_id=row.collection_id,
+        name=row.name,
+        created_at=row.created_at,
+        image_count=image_count,
+    )
