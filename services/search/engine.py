@@ -63,25 +63,45 @@ class SearchEngine:
                 tomb = self.holder.tombs.get(cid, ("", frozenset()))[1]
                 chosen.append((cid, held, tomb | exclude if exclude else tomb))
         loop = asyncio.get_running_loop()
-        results = await loop.run_in_executor(self.executor, _search, chosen, vectors, params)
+        results, candidates = await loop.run_in_executor(self.executor, _search, chosen, vectors, params)
         return SearchResponse(
             results=results,
             index_versions={cid: held.manifest.version for cid, held, _ in chosen},
             shards=sorted(self.holder.shards),
-            total_candidates=sum(held.rows for _, held, _ in chosen),
+            total_candidates=candidates,
             skipped=skipped,
         )
 
 
 def _search(
     chosen: list[tuple[str, HeldCollection, frozenset[str]]], x: np.ndarray, p: SearchParams
-) -> list[list[Hit]]:
-    """Blocking: runs on the search thread pool, never on the event loop."""
+) -> tuple[list[list[Hit]], int]:
+    """Blocking: runs on the search thread pool, never on the event loop.
+
+    Returns the merged top k per query and the number of rows searched over. With an allow-list
+    every allowed row is scored exactly (`LoadedSegment.search_among`) instead of asking the index:
+    a selector inside an IVF or HNSW search is not exact (the lists probed or the graph walked may
+    hold few allowed rows), and over-fetching then filtering cannot promise k hits. Measured by
+    `python -m bench.filtered_search_bench` (256-d, one query, one thread, 2 busy cores): at 1M
+    Flat rows, 1k allowed ids cost 0.27 ms and 100k cost 126 ms against 80 ms unfiltered; FAISS's
+    selector found 3% of the true top 10, on a short page for every query, with 100 allowed ids of
+    100k in HNSW32, and answered 92% of queries with a short page in IVF1024.
+    """
     merged: list[list[tuple[float, str, str]]] = [[] for _ in range(len(x))]
+    include = frozenset(p.include_ids) if p.include_ids is not None else None
+    candidates = 0
     for cid, held, excluded in chosen:
+        allowed = include - excluded if include is not None else None
         for seg in held.segments:
-            params = search_params(seg.index, p.nprobe, p.ef_search)
-            for q, found in enumerate(seg.search(x, p.k, excluded, params)):
+            if allowed is None:
+                params = search_params(seg.index, p.nprobe, p.ef_search)
+                found_per_query = seg.search(x, p.k, excluded, params)
+                candidates += seg.index.ntotal
+            else:
+                rows = seg.rows_of(allowed)
+                found_per_query = seg.search_among(x, p.k, rows)
+                candidates += len(rows)
+            for q, found in enumerate(found_per_query):
                 merged[q].extend((score, iid, cid) for score, iid in found)
     out = []
     for cands in merged:
@@ -95,4 +115,4 @@ def _search(
                 if len(hits) == p.k:
                     break
         out.append(hits)
-    return out
+    return out, candidates

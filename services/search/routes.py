@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from services.common.errors import ApiError, ErrorBody
 from services.common.schemas.search import (
+    MAX_INCLUDE_IDS,
     SEARCH_MSGPACK,
     SearchParams,
     SearchRequest,
@@ -36,6 +37,20 @@ def _invalid(message: str, details: Any = None) -> ApiError:
     return ApiError(422, "invalid_request", message, details)
 
 
+def _refusal(exc: ValidationError) -> ApiError:
+    """422 for a body that does not validate; an allow-list over the limit says what to do instead."""
+    errors = exc.errors(include_url=False, include_context=False, include_input=False)
+    if any(e["loc"] == ("include_ids",) and e["type"] == "too_long" for e in errors):
+        return ApiError(
+            422,
+            "too_many_include_ids",
+            f"At most {MAX_INCLUDE_IDS:,} ids travel in one request's include_ids: split the list into "
+            "chunks and merge their hits by score, or search unfiltered with a larger k and filter the hits.",
+            {"max_include_ids": MAX_INCLUDE_IDS},
+        )
+    return _invalid("The request is not valid.", errors)
+
+
 def decode_body(body: bytes, content_type: str) -> tuple[np.ndarray, SearchParams]:
     """JSON `SearchRequest`, or msgpack `{"params": {...}, "shape": [n, d], "vectors": <float32 bytes>}`."""
     try:
@@ -53,9 +68,7 @@ def decode_body(body: bytes, content_type: str) -> tuple[np.ndarray, SearchParam
                 raise _invalid("Every query vector must have the same length.")
             x = np.asarray(req.vectors, dtype=np.float32)
     except ValidationError as exc:
-        raise _invalid(
-            "The request is not valid.", exc.errors(include_url=False, include_context=False)
-        ) from exc
+        raise _refusal(exc) from exc
     except (ValueError, KeyError, TypeError) as exc:
         raise _invalid(f"The request body cannot be read: {type(exc).__name__}.") from exc
     if not np.isfinite(x).all():
