@@ -186,3 +186,20 @@ def test_cache_and_queue_have_redis_budgets_of_their_own(config: dict[str, Any])
         assert urlsplit(env["REDIS_URL"]).hostname == "redis", name
         if name != "gateway":
             assert "GATEWAY_CACHE_REDIS_URL" not in env, name
+
+
+def test_the_catalog_database_is_wired_to_every_service_that_reads_it(config: dict[str, Any]) -> None:
+    services = config["services"]
+    postgres = services["postgres"]
+    assert postgres["image"] == "postgres:15"
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    assert any("/var/lib/postgresql/data" in str(v) for v in postgres["volumes"])
+    password = env_example()["POSTGRES_PASSWORD"]
+    assert postgres["environment"]["POSTGRES_PASSWORD"] == password
+    for name in ("gateway", "indexer"):
+        url = urlsplit(services[name]["environment"]["CATALOG_URL"])
+        assert (url.scheme, url.hostname, url.password) == ("postgresql+psycopg", "postgres", password), name
+        assert url.path == "/" + env_example()["POSTGRES_DB"]
+        assert services[name]["depends_on"]["postgres"] == {"condition": "service_healthy"}, name
+    for name in ("encoder-cpu", "encoder-gpu", "search-0", "search-1"):
+        assert "CATALOG_URL" not in services[name]["environment"], name

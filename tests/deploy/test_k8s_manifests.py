@@ -135,13 +135,14 @@ def test_encoder_runs_on_gpu_nodes_and_scales() -> None:
     assert hpa["maxReplicas"] > hpa["minReplicas"]
 
 
-def test_redis_and_minio_are_external() -> None:
+def test_redis_minio_and_postgres_are_external() -> None:
     objects = base_objects()
-    for name in ("redis", "minio"):
+    external = {"redis", "minio", "postgres"}
+    for name in external:
         assert objects["Service", name]["spec"]["type"] == "ExternalName"
-    assert not [
-        name for kind, name in objects if kind in {"Deployment", "StatefulSet"} and name in {"redis", "minio"}
-    ]
+    assert not [name for kind, name in objects if kind in {"Deployment", "StatefulSet"} and name in external]
+    catalog = urlsplit(yaml_documents(K8S / "secret.example.yaml")[0]["stringData"]["CATALOG_URL"])
+    assert (catalog.scheme, catalog.hostname, catalog.port) == ("postgresql+psycopg", "postgres", 5432)
 
 
 @pytest.mark.parametrize("doc", workloads(), ids=lambda d: d["metadata"]["name"])

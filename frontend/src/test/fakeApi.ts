@@ -95,6 +95,7 @@ export function image(i: number, overrides: Partial<Image> = {}): Image {
     width: 64,
     height: 48,
     content_type: "image/png",
+    size: 1234,
     created_at: "2025-01-01T00:00:00Z",
     url: r.url,
     thumbnail_url: r.thumbnail_url,
