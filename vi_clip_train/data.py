@@ -33,6 +33,7 @@ class ImageRecord:
     captions: list[str] = field(default_factory=list)
     key: str = ""
     scene: Scene | None = None  # ViShapes-vi: the structured truth of the picture
+    tags: list[str] = field(default_factory=list)  # what the picture holds, for `--aux-tag-weight`
 
 
 def _field(row: dict[str, Any], names: Iterable[str], source: Path) -> str:
@@ -64,8 +65,16 @@ def load_coco(path: Path, root: Path) -> list[ImageRecord]:
 
 
 def load_jsonl(path: Path, root: Path) -> list[ImageRecord]:
+    """One row per (image, caption); an optional `tags` list names what the picture holds."""
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return _group(((_field(r, IMAGE_FIELDS, path), _field(r, CAPTION_FIELDS, path)) for r in rows), root)
+    records = _group(((_field(r, IMAGE_FIELDS, path), _field(r, CAPTION_FIELDS, path)) for r in rows), root)
+    by_key = {r.key: r for r in records}
+    for row in rows:
+        rec = by_key[_field(row, IMAGE_FIELDS, path)]
+        for tag in row.get("tags") or ():
+            if str(tag) not in rec.tags:
+                rec.tags.append(str(tag))
+    return records
 
 
 def load_csv(path: Path, root: Path) -> list[ImageRecord]:

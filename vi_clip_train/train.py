@@ -32,6 +32,7 @@ from .data import ImageRecord, load_records, preload_images
 from .embed import embed_images, embed_texts
 from .metrics import retrieval_metrics
 from .optim import contrastive_loss, no_match_loss, param_groups, warmup_cosine
+from .tags import TagHead, TagVocab, tag_loss
 
 STATE_FILE = "training_state.pt"
 
@@ -83,6 +84,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=0.0,
         help="a near-miss negative text per image (one shape, colour or count changed)",
     )
+    p.add_argument(
+        "--aux-tag-weight",
+        type=float,
+        default=0.0,
+        help="weight of the auxiliary tag loss on the image embedding (0: off; see tags.py)",
+    )
+    p.add_argument("--aux-tag-min-count", type=int, default=5, help="tags seen fewer times are ignored")
     p.add_argument("--augment", choices=sorted(AUGMENTATIONS), default="standard", help="image augmentation")
     p.add_argument(
         "--no-match-texts",
@@ -204,6 +212,10 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         raise ValueError(f"{len(train_recs)} training images is less than one step of batch x grad-accum")
     bias = getattr(model, "logit_bias", None)  # SigLIP-family models train with the sigmoid loss
     groups = param_groups(model, args.lr_image, args.lr_text, args.lr_head, args.weight_decay)
+    vocab = TagVocab(train_recs, args.aux_tag_min_count) if args.aux_tag_weight > 0 else None
+    tag_head = TagHead(model.embed_dim, len(vocab)).to(device) if vocab else None
+    if tag_head is not None:
+        groups.append({"params": list(tag_head.parameters()), "lr": args.lr_head, "weight_decay": 0.0})
     optimizer = torch.optim.AdamW(groups)
     scheduler = warmup_cosine(optimizer, args.warmup_steps, steps_per_epoch * args.epochs)
     history: list[dict[str, Any]] = []
@@ -215,6 +227,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         scheduler.load_state_dict(state["scheduler"])
         history, best, first_epoch = state["history"], state["best"], state["epoch"] + 1
         torch.set_rng_state(state["torch_rng"])
+        if tag_head is not None and "tag_head" in state:
+            tag_head.load_state_dict(state["tag_head"])
     sampler = CaptionSampler(caption_sampling(args), args.seed + first_epoch)
     augment_cfg = AUGMENTATIONS[args.augment]
     augment = ImageAugmenter(augment_cfg, args.seed + first_epoch) if augment_cfg else None
@@ -248,6 +262,10 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                     img, txt_all, scale = model(pixels, batch)
                     txt = txt_all[: len(texts)]
                     loss = contrastive_loss(img, txt, scale, bias, positives.to(device))
+                    if tag_head is not None and vocab is not None:
+                        loss = loss + args.aux_tag_weight * tag_loss(
+                            tag_head, img, vocab.targets(train_recs, idx)
+                        )
                     if extra:
                         loss = loss + args.no_match_weight * no_match_loss(
                             img, txt_all[len(texts) :], args.no_match_margin
@@ -284,6 +302,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                 "history": history,
                 "best": best,
                 "torch_rng": torch.get_rng_state(),
+                **({"tag_head": tag_head.state_dict()} if tag_head is not None else {}),
             },
             state_dir / STATE_FILE,
         )

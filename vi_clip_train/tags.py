@@ -1,0 +1,79 @@
+"""Auxiliary tag supervision: a linear head on the image embedding predicts what the picture holds.
+
+Contrastive training alone finds the cheapest feature that tells a batch's captions apart. On
+ViShapes-vi that is colour: after the full recipe the top image of "ngôi sao màu vàng" always holds
+something yellow but a star only half the time, while the same image tower taught shapes directly
+reaches ~0.85 shape accuracy in a few hundred steps. A multi-label head on the *shared* embedding
+(binary cross-entropy against the picture's tags) makes the image tower carry those features from
+the first steps; the contrastive loss then aligns the text tower to them. The head is a training
+aid only: it is not part of the checkpoint, and serving never sees it.
+
+Tags come from the record: ViShapes-vi derives them from the scene (shape, colour, shape+colour,
+exact counts of a shape); real data can carry its own (COCO categories for UIT-ViIC's images).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .data import ImageRecord
+from .vishapes.scene import Scene
+
+
+def scene_tags(scene: Scene) -> list[str]:
+    """What a ViShapes-vi picture holds, as tags: every shape, colour and shape+colour, and the
+    exact number of each shape (so "hai ngôi sao" has something to be learned from)."""
+    tags: set[str] = set()
+    shapes = Counter(o.shape for o in scene.objects)
+    for o in scene.objects:
+        tags |= {f"shape:{o.shape}", f"colour:{o.colour}", f"object:{o.shape}:{o.colour}"}
+    tags |= {f"count:{shape}:{n}" for shape, n in shapes.items()}
+    return sorted(tags)
+
+
+def record_tags(record: ImageRecord) -> list[str]:
+    if record.scene is not None:
+        return scene_tags(record.scene)
+    return list(record.tags)
+
+
+class TagVocab:
+    """The tags seen at least `min_count` times in the training records, in a fixed order."""
+
+    def __init__(self, records: Sequence[ImageRecord], min_count: int = 5) -> None:
+        counts = Counter(t for r in records for t in record_tags(r))
+        self.tags = sorted(t for t, n in counts.items() if n >= min_count)
+        self.index = {t: i for i, t in enumerate(self.tags)}
+
+    def __len__(self) -> int:
+        return len(self.tags)
+
+    def targets(self, records: Sequence[ImageRecord], idx: Sequence[int]) -> torch.Tensor:
+        """[B, tags] 0/1 float targets for `records[idx]`."""
+        out = torch.zeros(len(idx), len(self.tags))
+        for row, i in enumerate(idx):
+            for t in record_tags(records[i]):
+                col = self.index.get(t)
+                if col is not None:
+                    out[row, col] = 1.0
+        return out
+
+
+class TagHead(nn.Module):
+    """Tag logits from a unit image embedding (scaled, so a linear map can reach confident logits)."""
+
+    def __init__(self, embed_dim: int, tags: int, scale: float = 10.0) -> None:
+        super().__init__()
+        self.linear = nn.Linear(embed_dim, tags)
+        self.scale = scale
+
+    def forward(self, img: torch.Tensor) -> torch.Tensor:
+        return self.linear(img.float() * self.scale)
+
+
+def tag_loss(head: TagHead, img: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    return nn.functional.binary_cross_entropy_with_logits(head(img), targets.to(img.device))
