@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy import ColumnElement, and_, func, select, true
 
+from services.common.catalog.engine import Sessions
 from services.common.catalog.models import AlbumImageRow, ImageRow, TagRow
 from services.common.schemas.catalog import ImageFilter
 
@@ -29,8 +30,10 @@ def where(f: ImageFilter) -> ColumnElement[bool]:
         clauses.append(ImageRow.taken_at >= _naive(f.taken_after))
     if f.taken_before is not None:
         clauses.append(ImageRow.taken_at < _naive(f.taken_before))
-    if f.camera is not None:
-        clauses.append(or_(ImageRow.camera_make == f.camera, ImageRow.camera_model == f.camera))
+    if f.camera is not None:  # each an equality on an index led by the collection
+        clauses.append(ImageRow.camera_model == f.camera)
+    if f.camera_make is not None:
+        clauses.append(ImageRow.camera_make == f.camera_make)
     if f.album_id is not None:
         members = select(AlbumImageRow.image_id).where(AlbumImageRow.album_id == f.album_id)
         clauses.append(ImageRow.image_id.in_(members))
@@ -44,3 +47,20 @@ def where(f: ImageFilter) -> ColumnElement[bool]:
         located = and_(ImageRow.latitude.is_not(None), ImageRow.longitude.is_not(None))
         clauses.append(located if f.has_location else ~located)
     return and_(true(), *clauses)
+
+
+class Filtering:
+    """What a filtered search asks of the catalog; mixed into `Catalog`, which provides `sessions`."""
+
+    sessions: Sessions
+
+    def matching_ids(self, image_filter: ImageFilter) -> list[str]:
+        """The ids of every image the filter matches, sorted."""
+        stmt = select(ImageRow.image_id).where(where(image_filter)).order_by(ImageRow.image_id)
+        with self.sessions.read() as s:
+            return list(s.scalars(stmt))
+
+    def count_matching(self, image_filter: ImageFilter) -> int:
+        stmt = select(func.count()).select_from(ImageRow).where(where(image_filter))
+        with self.sessions.read() as s:
+            return int(s.scalar(stmt) or 0)

@@ -17,15 +17,15 @@ import hashlib
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from imaging.metadata import extract_metadata
+from services.common.catalog.browse import Browsing
 from services.common.catalog.curation import Curation
 from services.common.catalog.engine import Sessions, upsert
-from services.common.catalog.filters import where
+from services.common.catalog.filters import Filtering
 from services.common.catalog.keys import (
     ImageObjectMeta,
     clean_filename,
@@ -36,7 +36,7 @@ from services.common.catalog.keys import (
     thumbnail_key,
 )
 from services.common.catalog.models import CollectionRow, ImageRow
-from services.common.catalog.paging import Direction, ImageOrder, decode_cursor, encode_cursor
+from services.common.catalog.paging import decode_cursor, encode_cursor
 from services.common.catalog.records import CollectionRecord, ImageRecord, Page
 from services.common.catalog.rows import collection_record, exif_columns, image_record
 from services.common.images import (
@@ -47,7 +47,6 @@ from services.common.images import (
     make_thumbnail,
     prepare,
 )
-from services.common.schemas.catalog import ImageFilter
 from services.common.storage import ObjectStore
 
 
@@ -55,7 +54,7 @@ class CollectionNotFound(LookupError):
     """The collection does not exist (or was deleted while an image was being stored into it)."""
 
 
-class Catalog(Curation):
+class Catalog(Browsing, Curation, Filtering):
     def __init__(self, store: ObjectStore, sessions: Sessions) -> None:
         self.store = store
         self.sessions = sessions
@@ -275,79 +274,6 @@ class Catalog(Curation):
             stmt = select(ImageRow.image_id).where(ImageRow.collection_id == collection_id)
             return list(s.scalars(stmt.order_by(ImageRow.image_id)))
 
-    def list_images(
-        self,
-        collection_id: str,
-        *,
-        order: ImageOrder = "taken_at",
-        direction: Direction = "desc",
-        cursor: str | None = None,
-        limit: int = 100,
-    ) -> Page[ImageRecord]:
-        """A collection's images by date taken (images without one last) or by upload time; the id
-        breaks ties. Each page walks the collection's index from the cursor on."""
-        if order == "uploaded":
-            rows = self._keyset(collection_id, ImageRow.created_at, direction, cursor, limit + 1, "u")
-            records = [image_record(r) for r in rows]
-        else:
-            records = self._by_taken(collection_id, direction, cursor, limit + 1)
-        more = len(records) > limit
-        records = records[:limit]
-        next_cursor = None
-        if more:
-            last = records[-1]
-            if order == "uploaded":
-                next_cursor = encode_cursor("u", last.created_at, last.image_id)
-            else:
-                taken = last.taken_at.replace(tzinfo=None) if last.taken_at is not None else None
-                next_cursor = encode_cursor("t", taken, last.image_id)
-        return Page[ImageRecord](items=records, next_cursor=next_cursor)
-
-    def _by_taken(
-        self, collection_id: str, direction: Direction, cursor: str | None, limit: int
-    ) -> list[ImageRecord]:
-        """Dated images, then undated ones: two index walks, so NULLs sort last on every backend."""
-        taken, last = decode_cursor(cursor, "t") if cursor is not None else (None, None)
-        rows: list[ImageRow] = []
-        if cursor is None or taken is not None:
-            rows = self._keyset(collection_id, ImageRow.taken_at, direction, cursor, limit, "t")
-        if len(rows) < limit:
-            stmt = select(ImageRow).where(
-                ImageRow.collection_id == collection_id, ImageRow.taken_at.is_(None)
-            )
-            if cursor is not None and taken is None:
-                after = ImageRow.image_id < last if direction == "desc" else ImageRow.image_id > last
-                stmt = stmt.where(after)
-            by_id = ImageRow.image_id.desc() if direction == "desc" else ImageRow.image_id.asc()
-            with self.sessions.read() as s:
-                rows += list(s.scalars(stmt.order_by(by_id).limit(limit - len(rows))))
-        return [image_record(r) for r in rows]
-
-    def _keyset(
-        self,
-        collection_id: str,
-        column: Any,
-        direction: Direction,
-        cursor: str | None,
-        limit: int,
-        kind: str,
-    ) -> list[ImageRow]:
-        stmt: Select[ImageRow] = select(ImageRow).where(
-            ImageRow.collection_id == collection_id, column.is_not(None)
-        )
-        if cursor is not None:
-            value, last = decode_cursor(cursor, kind)
-            if value is not None and kind == "u" and value.tzinfo is not None:
-                value = value.astimezone(UTC)
-            key = tuple_(column, ImageRow.image_id)
-            stmt = stmt.where(key < (value, last) if direction == "desc" else key > (value, last))
-        if direction == "desc":
-            stmt = stmt.order_by(column.desc(), ImageRow.image_id.desc())
-        else:
-            stmt = stmt.order_by(column.asc(), ImageRow.image_id.asc())
-        with self.sessions.read() as s:
-            return list(s.scalars(stmt.limit(limit)))
-
     def delete_image(self, record: ImageRecord) -> None:
         """The row first (the image disappears at once), then the bytes; safe to retry."""
         with self.sessions.write() as s:
@@ -356,19 +282,6 @@ class Catalog(Curation):
                 s.delete(row)
         self.store.delete(image_key(record.collection_id, record.image_id))
         self.store.delete(thumbnail_key(record.collection_id, record.image_id))
-
-    # Filters (what a filtered search asks for)
-
-    def matching_ids(self, image_filter: ImageFilter) -> list[str]:
-        """The ids of every image the filter matches, sorted."""
-        stmt = select(ImageRow.image_id).where(where(image_filter)).order_by(ImageRow.image_id)
-        with self.sessions.read() as s:
-            return list(s.scalars(stmt))
-
-    def count_matching(self, image_filter: ImageFilter) -> int:
-        stmt = select(func.count()).select_from(ImageRow).where(where(image_filter))
-        with self.sessions.read() as s:
-            return int(s.scalar(stmt) or 0)
 
 
 def backup_record(raw: bytes) -> CollectionRecord:

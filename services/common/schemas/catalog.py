@@ -38,8 +38,9 @@ class ImageFilter(BaseModel):
     taken_after: datetime | None = Field(None, description="Taken at or after this time")
     taken_before: datetime | None = Field(None, description="Taken before this time")
     camera: str | None = Field(
-        None, max_length=200, description="Camera make or model, exactly as the photos state it"
+        None, max_length=200, description="Camera model, exactly as the photos state it (`EOS R6`)"
     )
+    camera_make: str | None = Field(None, max_length=200, description="Camera maker (`Canon`), exactly")
     album_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     tag: str | None = Field(None, max_length=MAX_TAG, description="Has this tag")
     filename_contains: str | None = Field(
@@ -56,7 +57,7 @@ class ImageFilter(BaseModel):
                     raise ValueError("collection ids are 1-64 letters, digits, `-` or `_`")
         return value
 
-    @field_validator("camera", "filename_contains")
+    @field_validator("camera", "camera_make", "filename_contains")
     @classmethod
     def _text(cls, value: str | None) -> str | None:
         return clean_text(value)

@@ -261,7 +261,8 @@ def test_filters_match_ids_and_counts(catalog: Catalog) -> None:
         *ids[:2],
         elsewhere.image_id,
     }
-    assert match(camera="iPhone 13") == sorted(ids[1:3]) and match(camera="Canon") == [ids[0]]
+    assert match(camera="iPhone 13") == sorted(ids[1:3]) and match(camera="EOS R6") == [ids[0]]
+    assert match(camera_make="Canon") == [ids[0]] and match(camera="Canon") == []
     assert match(album_id=album.id) == sorted([ids[0], ids[2]])
     assert match(tag="biển") == [ids[1]]
     assert match(filename_contains="bảy") == sorted(ids[:2])

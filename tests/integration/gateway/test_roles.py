@@ -62,8 +62,12 @@ def owned(keys: dict[str, httpx.Client], images: list[ShapeImage]) -> Owned:
     ("name", "role", "may"),
     [
         ("read", "read", {"search", "read"}),
-        ("write", "write", {"search", "read", "create", "upload", "delete"}),
-        ("admin", "admin", {"search", "read", "create", "upload", "delete", "import", "all_collections"}),
+        ("write", "write", {"search", "read", "create", "upload", "edit", "delete"}),
+        (
+            "admin",
+            "admin",
+            {"search", "read", "create", "upload", "edit", "delete", "import", "all_collections"},
+        ),
     ],
 )
 def test_me_says_what_the_key_may_do(
