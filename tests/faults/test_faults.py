@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 from minio import Minio
+from sqlalchemy import create_engine, text
 
 from deploy.harness.api import accepted_upload, search_ids, upload, wait_job
 from deploy.harness.fullstack import RunningStack, ShapeImage, full_stack, vishapes
@@ -263,13 +264,22 @@ def test_encoder_killed_during_ingestion_job_waits_and_completes(system: System)
     wait_searchable(api, cid, set(system.indexed))
 
 
-def stored_images(port: int) -> tuple[set[str], set[str], set[str]]:
-    """Image ids with a record, with bytes, and with a thumbnail, read straight from the bucket."""
-    client = Minio(f"127.0.0.1:{port}", access_key="minioadmin", secret_key="minioadmin", secure=False)
+def stored_images(system: System, cid: str) -> tuple[set[str], set[str], set[str]]:
+    """A collection's image ids with a catalog row, with bytes, and with a thumbnail, read straight
+    from the catalog database and the bucket."""
+    client = Minio(
+        f"127.0.0.1:{system.s3_port}", access_key="minioadmin", secret_key="minioadmin", secure=False
+    )
     keys = [o.object_name or "" for o in client.list_objects(BUCKET, recursive=True)]
-    records = {Path(k).stem for k in keys if k.startswith("meta/images/")}
-    blobs = {k.rsplit("/", 1)[-1] for k in keys if k.startswith("images/")}
-    thumbs = {Path(k).stem for k in keys if k.startswith("thumbs/")}
+    blobs = {k.rsplit("/", 1)[-1] for k in keys if k.startswith(f"images/{cid}/")}
+    thumbs = {Path(k).stem for k in keys if k.startswith(f"thumbs/{cid}/")}
+    engine = create_engine(system.running.catalog_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT image_id FROM images WHERE collection_id = :c"), {"c": cid})
+            records = {row[0] for row in rows}
+    finally:
+        engine.dispose()
     return records, blobs, thumbs
 
 
@@ -318,7 +328,7 @@ def test_s3_stopped_during_uploads(system: System) -> None:
     uploader.join(60)
     assert not unexpected, unexpected
     assert 503 in outcomes and outcomes[-1] == 202, outcomes
-    records, blobs, thumbs = stored_images(port)
+    records, blobs, thumbs = stored_images(system, cid)
     assert records <= blobs and records <= thumbs, "an image record without its bytes"
     assert acknowledged <= records
     wait_searchable(api, cid, acknowledged, 90)
@@ -338,7 +348,7 @@ def test_s3_stopped_during_uploads(system: System) -> None:
     for img in [next(pending) for _ in range(4)]:
         upload_one(img)
     assert outcomes[-4:] == [202] * 4, unexpected
-    records, blobs, thumbs = stored_images(port)
+    records, blobs, thumbs = stored_images(system, cid)
     assert records <= blobs and records <= thumbs
     assert acknowledged <= records
     wait_searchable(api, cid, acknowledged, 90)

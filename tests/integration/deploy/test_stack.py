@@ -40,12 +40,19 @@ def test_gateway_reaches_every_service_and_reports_a_dead_one(stack_env: dict[st
         wait_ready(urls["gateway"])  # the encoder loads its model in the background
         status, checks = _checks(urls["gateway"])
         assert status == 200, checks
-        assert set(checks) == {"storage:s3", "cache:redis", "encoder", "indexer", "search[0]"}
+        assert set(checks) == {
+            "storage:s3",
+            "catalog:sqlite",
+            "cache:redis",
+            "encoder",
+            "indexer",
+            "search[0]",
+        }
         assert all(c["ok"] for c in checks.values())
 
         status, checks = _checks(urls["indexer"])
         assert status == 200, checks
-        assert {"storage:s3", "cache:redis", "encoder"} <= set(checks)
+        assert {"storage:s3", "catalog:sqlite", "cache:redis", "encoder"} <= set(checks)
         assert _checks(urls["search"])[0] == 200
 
         for name, url in urls.items():

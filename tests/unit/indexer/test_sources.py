@@ -60,7 +60,7 @@ def test_prefix_in_another_bucket_is_refused() -> None:
         "s3://timanh/images/other-collection/",  # another collection's images
         "s3://timanh/index/",  # index objects
         "s3://timanh/",
-        "s3://timanh/meta/collections/",
+        "s3://timanh/collections/",  # the catalog's backups
         "s3://timanh/imports-secret/",  # beside the import folder, not in it
         "s3://timanh/imports/../images/",
         "images/",
@@ -188,7 +188,7 @@ def test_listing_streams_in_a_stable_order(tmp_path: Path) -> None:
 
 def test_a_listing_never_leaves_the_store(tmp_path: Path) -> None:
     store = LocalObjectStore(tmp_path / "store")
-    store.put("meta/collections/c.json", b"{}")
+    store.put("collections/c.json", b"{}")
     (tmp_path / "outside.png").write_bytes(b"x")
-    assert list(store.iter_keys("imports/../meta/")) == []
+    assert list(store.iter_keys("imports/../collections/")) == []
     assert list(store.iter_keys("../../")) == []
