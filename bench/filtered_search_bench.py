@@ -4,10 +4,12 @@
     python -m bench.filtered_search_bench --sizes 100000   # the small half only
 
 For each index type and allow-list size, one query at a time (as the gateway sends them) on one
-segment as a replica loads it: the median and p99 milliseconds of
+segment as a replica loads it (HNSW only at 100k: its graph takes long to build on 2 cores):
+the median and p99 milliseconds of
 - `unfiltered`: the index's own top-10 search, the peer every filtered figure is a ratio of;
-- `allow-list`: what the search service does, `LoadedSegment.rows_of` + `search_among` (ids to
-  rows, the allowed vectors gathered, one matrix product), exact by construction;
+- `allow-list`: what the search service does, `LoadedSegment.search_allowed` (the request's ids
+  to a set, to rows, the allowed rows scored), exact by construction; `ids → rows` is the part of
+  it spent finding the rows;
 - `selector`: FAISS's IDSelectorBatch inside the index's search, the alternative, with its
   recall@10 against exact search over the allowed vectors and the share of queries it answers
   with fewer than 10 hits although at least 10 are allowed.
@@ -25,6 +27,7 @@ import numpy as np
 from bench.vectors import clustered_vectors
 from services.common.shards import SegmentEntry
 from services.indexer.builder import build_index, serialize
+from services.search.allowlist import AllowList
 from services.search.segment import LoadedSegment, search_params
 
 faiss: Any = _faiss  # the SWIG stubs lack most attributes and keyword arguments
@@ -65,13 +68,14 @@ def selector_params(index: Any, selector: Any) -> Any:
     return params
 
 
-def timed(fn: Any, queries: np.ndarray) -> tuple[list[Any], float, float]:
-    """Each query alone; its results, and the median and p99 milliseconds."""
+def timed(run: Any, queries: np.ndarray, prepare: Any = lambda: None) -> tuple[list[Any], float, float]:
+    """Each query alone, `run(query, prepare())` with `prepare` untimed: the results, median and p99 ms."""
     out, times = [], []
-    fn(queries[:1])  # warm-up: page faults, thread pools
+    run(queries[:1], prepare())  # warm-up: page faults, thread pools
     for i in range(len(queries)):
+        arg = prepare()
         start = time.perf_counter()
-        out.append(fn(queries[i : i + 1]))
+        out.append(run(queries[i : i + 1], arg))
         times.append(time.perf_counter() - start)
     ms = np.array(times) * 1e3
     return out, float(np.median(ms)), float(np.percentile(ms, 99))
@@ -84,17 +88,25 @@ def selector_search(seg: LoadedSegment, v: np.ndarray, rows: np.ndarray) -> np.n
 
 
 def bench(seg: LoadedSegment, x: np.ndarray, q: np.ndarray, n_allowed: int, seed: int) -> dict[str, Any]:
-    """Both ways of one allow-list of `n_allowed` random ids; each includes mapping the ids to rows."""
+    """Both ways of one allow-list of `n_allowed` random ids, each timed as a replica runs it: from the
+    request's list of ids (new string objects every time, as a decoded body gives them) to the hits."""
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(len(x), n_allowed, replace=False))
-    allowed = frozenset(seg.ids[r] for r in rows)
+    wanted = [seg.ids[r] for r in rows]
     kept = x[rows]
     truth = [{seg.ids[r] for r in rows[np.argsort(-(kept @ v))[:K]]} for v in q]
 
-    _, map_p50, _ = timed(lambda v: seg.rows_of(allowed), q)
-    exact, exact_p50, exact_p99 = timed(lambda v: seg.search_among(v, K, seg.rows_of(allowed)), q)
+    def request() -> list[str]:
+        return [(iid + ".")[:-1] for iid in wanted]
+
+    _, map_p50, _ = timed(lambda v, ids: seg.rows_of(AllowList.of(frozenset(ids))), q, request)
+    exact, exact_p50, exact_p99 = timed(
+        lambda v, ids: seg.search_allowed(v, K, AllowList.of(frozenset(ids)))[0], q, request
+    )
     assert all({i for _, i in hits[0]} == t for hits, t in zip(exact, truth, strict=True))
-    found, sel_p50, sel_p99 = timed(lambda v: selector_search(seg, v, seg.rows_of(allowed)), q)
+    found, sel_p50, sel_p99 = timed(
+        lambda v, ids: selector_search(seg, v, seg.rows_of(AllowList.of(frozenset(ids)))), q, request
+    )
     recall = np.mean(
         [len({seg.ids[r] for r in f if r >= 0} & t) / K for f, t in zip(found, truth, strict=True)]
     )
@@ -112,7 +124,7 @@ def report(n: int, index_type: str, x: np.ndarray, q: np.ndarray) -> None:
     seg = load(x, index_type)
     built = time.perf_counter() - start
     params = search_params(seg.index, None, None)
-    _, un50, un99 = timed(lambda v: seg.index.search(v, K, params=params), q)
+    _, un50, un99 = timed(lambda v, _: seg.index.search(v, K, params=params), q)
     for n_allowed in (a for a in ALLOWED if a <= n // 2):
         r = bench(seg, x, q, n_allowed, seed=n_allowed)
         (ex50, ex99), (s50, s99, recall, short) = r["exact"], r["selector"]

@@ -9,6 +9,7 @@ import faiss as _faiss
 import numpy as np
 
 from services.common.shards import SegmentEntry
+from services.search.allowlist import AllowList, HashIndex
 
 faiss: Any = _faiss  # the SWIG stubs lack most attributes and keyword arguments
 
@@ -74,13 +75,15 @@ class LoadedSegment:
     ids: list[str]
     positions: dict[str, int]  # id -> row
     scorer: RowScorer
+    by_hash: HashIndex | None  # None when two ids share a hash: allow-lists then use `positions`
 
     @classmethod
     def load(cls, entry: SegmentEntry, index_bytes: bytes, ids: list[str]) -> LoadedSegment:
         index = faiss.deserialize_index(np.frombuffer(index_bytes, dtype=np.uint8))  # owns, typed
         if index.ntotal != len(ids):
             raise ValueError(f"{entry.key}: {index.ntotal} rows but {len(ids)} ids")
-        return cls(entry, index, ids, {iid: i for i, iid in enumerate(ids)}, RowScorer(index))
+        positions = {iid: i for i, iid in enumerate(ids)}
+        return cls(entry, index, ids, positions, RowScorer(index), HashIndex.build(ids))
 
     def search(
         self, x: np.ndarray, k: int, excluded: frozenset[str], params: Any
@@ -100,12 +103,30 @@ class LoadedSegment:
             out.append([h for h in hits if h[1] not in excluded][:k])
         return out
 
-    def rows_of(self, allowed: frozenset[str]) -> np.ndarray:
-        """Row numbers of the allowed ids held here, ascending (unknown ids are simply absent)."""
+    def rows_of(self, allow: AllowList) -> np.ndarray:
+        """Ascending rows of the allowed ids held here (unknown ids are simply absent).
+
+        Through the hashes this may, very rarely, hold a row that is not allowed; `search_allowed`
+        checks the hits for it.
+        """
+        if self.by_hash is not None:
+            return self.by_hash.candidates(allow)
         get = self.positions.get
-        rows = np.fromiter((r for r in map(get, allowed) if r is not None), dtype=np.int64)
+        rows = np.fromiter((r for r in map(get, allow.ids) if r is not None), dtype=np.int64)
         rows.sort()
         return rows
+
+    def search_allowed(
+        self, x: np.ndarray, k: int, allow: AllowList
+    ) -> tuple[list[list[tuple[float, str]]], int]:
+        """Exact top-k among the allowed ids held here, and how many rows that was."""
+        rows = self.rows_of(allow)
+        found = self.search_among(x, k, rows)
+        if all(iid in allow.ids for hits in found for _, iid in hits):
+            return found, len(rows)
+        # A row that only hashes like an allowed id reached the hits: compare every row's id.
+        rows = rows[np.fromiter((self.ids[r] in allow.ids for r in rows), dtype=bool, count=len(rows))]
+        return self.search_among(x, k, rows), len(rows)
 
     def search_among(self, x: np.ndarray, k: int, rows: np.ndarray) -> list[list[tuple[float, str]]]:
         """Exact top-k over the given rows only, scored in chunks of GATHER_ROWS.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from services.common.storage.local import LocalObjectStore
 from services.indexer.locks import FileLocks
 from services.indexer.publisher import BuildConfig, Publisher
 from services.search import segment
+from services.search.allowlist import AllowList, HashIndex
 from services.search.engine import SearchEngine
 from services.search.holder import IndexHolder
 from tests.support.index_data import clustered, exact_top_k, ids_for, write_batches
@@ -170,3 +172,43 @@ async def test_gathering_in_small_chunks_gives_the_same_answer(
     chunked_ids, chunked_scores, _ = await library.search(25, include_ids=allowed)
     assert chunked_ids == ids
     assert np.allclose(chunked_scores, scores, atol=1e-6)  # products of other shapes round differently
+
+
+async def test_segments_without_a_hash_index_filter_the_same_way(library: Library) -> None:
+    """Where two held ids share a hash the segment compares strings: same answer."""
+    allowed = _allowed(library, 300, seed=5)
+    hashed = await library.search(10, include_ids=allowed)
+    held = library.engine.holder.held[CID]
+    library.engine.holder.held[CID] = replace(
+        held, segments=tuple(replace(s, by_hash=None) for s in held.segments)
+    )
+    try:
+        by_string = await library.search(10, include_ids=allowed)
+    finally:
+        library.engine.holder.held[CID] = held
+    assert by_string[0] == hashed[0] and by_string[2] == hashed[2]
+
+
+def test_a_hash_index_refuses_ids_that_share_a_hash() -> None:
+    class Colliding(str):
+        def __hash__(self) -> int:
+            return 7
+
+    assert HashIndex.build(["a", "b", "c"]) is not None
+    assert HashIndex.build([Colliding("a"), "b", Colliding("c")]) is None
+
+
+async def test_a_held_id_that_only_hashes_like_an_allowed_one_never_comes_back(library: Library) -> None:
+    """The intruder is the row this segment ranks first: a hash match alone would make it a hit."""
+    seg = library.engine.holder.held[CID].segments[0]
+    rows = np.array([library.row[i] for i in seg.ids])
+    allowed = [seg.ids[i] for i in range(1, len(seg.ids), 9)]
+    scores = library.q[:1] @ library.x[rows].T
+    intruder = next(seg.ids[j] for j in np.argsort(-scores[0]) if seg.ids[j] not in set(allowed))
+    ids = frozenset(allowed)
+    allow = AllowList(ids, np.sort(np.array([hash(i) for i in [*ids, intruder]], dtype=np.int64)))
+    found, count = seg.search_allowed(library.q[:1], 10, allow)
+    assert count == len(allowed)  # the search was redone over the rows whose ids compare equal
+    assert intruder not in {i for _, i in found[0]}
+    if library.index_type not in LOSSY:
+        assert [i for _, i in found[0]] == library.brute_force(allowed, 10)[0]
