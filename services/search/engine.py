@@ -63,6 +63,8 @@ class SearchEngine:
             else:
                 tomb = self.holder.tombs.get(cid, ("", frozenset()))[1]
                 chosen.append((cid, held, tomb | exclude if exclude else tomb))
+        if params.include_ids is not None:
+            _check_filterable(chosen)
         loop = asyncio.get_running_loop()
         results, candidates = await loop.run_in_executor(self.executor, _search, chosen, vectors, params)
         return SearchResponse(
@@ -72,6 +74,19 @@ class SearchEngine:
             total_candidates=candidates,
             skipped=skipped,
         )
+
+
+def _check_filterable(chosen: list[tuple[str, HeldCollection, frozenset[str]]]) -> None:
+    for cid, held, _ in chosen:
+        for seg in held.segments:
+            if not seg.scorer.readable:
+                raise ApiError(
+                    422,
+                    "filter_unsupported",
+                    f"Collection {cid} is indexed as {seg.entry.index_type}, whose vectors cannot be read "
+                    "back, so it cannot be searched with include_ids; Flat, HNSW, IVF and Refine types can.",
+                    {"collection_id": cid, "index_type": seg.entry.index_type},
+                )
 
 
 def _search(

@@ -34,30 +34,47 @@ def search_params(index: Any, nprobe: int | None, ef_search: int | None) -> Any:
     return params
 
 
+def _readable(index: Any) -> Any:
+    """The index whose `reconstruct_batch` gives each row back as stored, or None where none does.
+
+    A refined index reads from its refinement (an 8-bit copy, what it re-ranks by); an IVF index
+    through its id -> list map, built here (8 bytes a row). FAISS's fast-scan codes crash when read
+    back, and a transform in front (PCA, OPQ) keeps no vectors in the query's space.
+    """
+    if isinstance(index, faiss.IndexRefine):
+        return _readable(faiss.downcast_index(index.refine_index))
+    if isinstance(index, faiss.IndexFastScan | faiss.IndexIVFFastScan):
+        return None
+    if isinstance(index, faiss.IndexIVF):
+        index.make_direct_map()
+    return index if isinstance(index, faiss.IndexFlatCodes | faiss.IndexHNSW | faiss.IndexIVF) else None
+
+
 class RowScorer:
     """Inner products of queries with chosen rows of one index, as the index stores them.
 
     Flat and HNSW-Flat keep the vectors in an IndexFlat, which scores rows in place
     (`compute_distance_subset`: nothing is copied, ~10x faster than a gather at 10k rows). Other
-    types give their rows back through `reconstruct_batch`, then one matrix product: a refined
-    index from its refinement (an 8-bit copy, what it re-ranks by), an IVF index through its
-    id -> list map, built once here (8 bytes a row). Either way the scores are those the index
-    itself ranks by at its best, so a top-k over them is exact search over what is held.
+    types give their rows back (`_readable`), then one matrix product. Either way the scores are
+    those the index itself ranks by at its best, so a top-k over them is exact search over what is
+    held. `readable` is False for the few factory types that cannot give rows back.
     """
 
     def __init__(self, index: Any) -> None:
         storage = faiss.downcast_index(index.storage) if hasattr(index, "storage") else index
         self.flat = storage if isinstance(storage, faiss.IndexFlat) else None
-        self.stored = index
-        if isinstance(index, faiss.IndexRefine):
-            self.stored = faiss.downcast_index(index.refine_index)
-        elif isinstance(index, faiss.IndexIVF):
-            index.make_direct_map()
+        self.stored = self.flat if self.flat is not None else _readable(index)
+
+    @property
+    def readable(self) -> bool:
+        return self.stored is not None
 
     def scores(self, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """[len(x), len(rows)] float32 scores of the queries `x` with the index's `rows`."""
         x, rows = np.ascontiguousarray(x, dtype=np.float32), np.ascontiguousarray(rows, dtype=np.int64)
         if self.flat is None:
+            if self.stored is None:
+                raise ValueError("this index type cannot give its rows back")
             return np.asarray(x @ self.stored.reconstruct_batch(rows).T, dtype=np.float32)
         out = np.empty((len(x), len(rows)), dtype=np.float32)
         labels = faiss.swig_ptr(rows)

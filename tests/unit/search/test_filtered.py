@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
 
+from services.common.errors import ApiError
 from services.common.index_signals import StoreSignals
 from services.common.schemas.search import MAX_INCLUDE_IDS, SearchParams
 from services.common.shards import tombgen_key, tombstone_key
@@ -212,3 +213,17 @@ async def test_a_held_id_that_only_hashes_like_an_allowed_one_never_comes_back(l
     assert intruder not in {i for _, i in found[0]}
     if library.index_type not in LOSSY:
         assert [i for _, i in found[0]] == library.brute_force(allowed, 10)[0]
+
+
+@pytest.mark.parametrize("index_type", ["PCA32,Flat", "IVF32,PQ16x4fs"])
+async def test_index_types_that_cannot_give_rows_back_refuse_a_filter_and_still_search(
+    tmp_path: Path, index_type: str
+) -> None:
+    """A transform in front keeps no vectors in the query's space; FAISS crashes reading fast-scan codes."""
+    library = Library(tmp_path, index_type)
+    await library.publish()
+    with pytest.raises(ApiError) as refused:
+        await library.search(10, include_ids=library.ids[:50])
+    assert refused.value.status == 422 and refused.value.code == "filter_unsupported"
+    got, _, _ = await library.search(10)
+    assert all(len(row) == 10 for row in got)
