@@ -19,7 +19,7 @@ from gateway.deps import (
     ResourcesDep,
     visible_image,
 )
-from services.common.catalog import ImageDetail, ImageRecord, image_key, thumbnail_key
+from services.common.catalog import UNCHANGED, ImageDetail, ImageRecord, image_key, thumbnail_key
 from services.common.errors import ApiError
 from services.common.images import THUMBNAIL_CONTENT_TYPE
 from services.common.schemas.public import AlbumRef, Image, ImageUpdate, Location
@@ -86,16 +86,16 @@ async def get_image(image: ImageDep, res: ResourcesDep, _: Principal) -> Image:
     "error).",
 )
 async def update_image(body: ImageUpdate, image: EditImageDep, res: ResourcesDep) -> Image:
-    catalog = res.catalog
-    if "note" in body.model_fields_set:
-        await asyncio.to_thread(catalog.set_note, image.image_id, body.note)
-    try:
-        if body.add_tags:
-            await asyncio.to_thread(catalog.add_tags, image.image_id, body.add_tags)
-        if body.remove_tags:
-            await asyncio.to_thread(catalog.remove_tags, image.image_id, body.remove_tags)
-    except LookupError as exc:
-        raise ApiError(404, "image_not_found", f"No image with id {image.image_id!r}.") from exc
+    note = body.note if "note" in body.model_fields_set else UNCHANGED
+    edited = await asyncio.to_thread(
+        res.catalog.edit_image,
+        image.image_id,
+        note=note,
+        add_tags=body.add_tags,
+        remove_tags=body.remove_tags,
+    )
+    if not edited:
+        raise ApiError(404, "image_not_found", f"No image with id {image.image_id!r}.")
     return image_out(await detail_or_404(image.image_id, res), res)
 
 

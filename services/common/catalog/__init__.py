@@ -3,6 +3,7 @@ the bytes stay in object storage. `open_catalog` migrates and opens it; `Catalog
 
 from __future__ import annotations
 
+from services.common.catalog.curation import UNCHANGED
 from services.common.catalog.engine import Sessions, open_engine
 from services.common.catalog.keys import (
     clean_filename,
@@ -42,6 +43,7 @@ def open_catalog(settings: CatalogSettings, store: ObjectStore, *, migrate: bool
 
 
 __all__ = [
+    "UNCHANGED",
     "AlbumRecord",
     "AlbumRef",
     "Catalog",

@@ -9,7 +9,9 @@ from __future__ import annotations
 import unicodedata
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from enum import Enum
 
 from sqlalchemy import delete, func, select
 
@@ -20,6 +22,15 @@ from services.common.catalog.rows import album_record, image_record
 from services.common.schemas.catalog import clean_text, normalize_tag
 
 MAX_NOTE = 10_000
+
+
+class Unchanged(Enum):
+    """A field an edit leaves as it is (None would mean "remove it")."""
+
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED = Unchanged.UNCHANGED
 
 
 class Curation:
@@ -56,34 +67,44 @@ class Curation:
             ImageDetail(**r.model_dump(), albums=albums[r.image_id], tags=tags[r.image_id]) for r in records
         ]
 
-    def set_note(self, image_id: str, note: str | None) -> bool:
-        """Replace the note (None or blank: remove it); False when there is no such image."""
-        text = clean_note(note)
+    def edit_image(
+        self,
+        image_id: str,
+        *,
+        note: str | Unchanged | None = UNCHANGED,
+        add_tags: Iterable[str] = (),
+        remove_tags: Iterable[str] = (),
+    ) -> bool:
+        """Change what people added to an image, all in one transaction: the note (None or blank
+        removes it; UNCHANGED leaves it), tags added then removed (normalised: NFC, lower case).
+        False when there is no such image."""
+        added = sorted({t for t in map(normalize_tag, add_tags) if t})
+        removed = {t for t in map(normalize_tag, remove_tags) if t}
         with self.sessions.write() as s:
             row = s.get(ImageRow, image_id)
             if row is None:
                 return False
-            row.note = text
+            if not isinstance(note, Unchanged):
+                row.note = clean_note(note)
+            if added:
+                rows = [{"image_id": image_id, "tag": t} for t in added]
+                s.execute(upsert(self.sessions.dialect, TagRow).values(rows).on_conflict_do_nothing())
+            if removed:
+                s.execute(delete(TagRow).where(TagRow.image_id == image_id, TagRow.tag.in_(removed)))
         return True
 
+    def set_note(self, image_id: str, note: str | None) -> bool:
+        return self.edit_image(image_id, note=note)
+
     def add_tags(self, image_id: str, tags: list[str]) -> list[str]:
-        """Tag the image (normalised: NFC, lower case); returns its tags. An unknown image: LookupError."""
-        wanted = sorted({t for t in map(normalize_tag, tags) if t})
-        with self.sessions.write() as s:
-            if s.get(ImageRow, image_id) is None:
-                raise LookupError(image_id)
-            if wanted:
-                rows = [{"image_id": image_id, "tag": t} for t in wanted]
-                s.execute(upsert(self.sessions.dialect, TagRow).values(rows).on_conflict_do_nothing())
+        """Tag the image; returns its tags. An unknown image: LookupError."""
+        if not self.edit_image(image_id, add_tags=tags):
+            raise LookupError(image_id)
         return self.tags_of(image_id)
 
     def remove_tags(self, image_id: str, tags: list[str]) -> list[str]:
-        gone = {t for t in map(normalize_tag, tags) if t}
-        with self.sessions.write() as s:
-            if s.get(ImageRow, image_id) is None:
-                raise LookupError(image_id)
-            if gone:
-                s.execute(delete(TagRow).where(TagRow.image_id == image_id, TagRow.tag.in_(gone)))
+        if not self.edit_image(image_id, remove_tags=tags):
+            raise LookupError(image_id)
         return self.tags_of(image_id)
 
     def tags_of(self, image_id: str) -> list[str]:
