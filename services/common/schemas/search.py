@@ -68,7 +68,9 @@ class SearchResponse(BaseModel):
     results: list[list[Hit]] = Field(description="One list of hits per query vector, best first")
     index_versions: dict[str, str] = Field(description="collection id -> index version searched")
     shards: list[int] = Field(description="Shards this replica searched")
-    total_candidates: int = Field(description="Vectors searched over, per query")
+    total_candidates: int = Field(
+        description="Vectors searched over, per query; with include_ids, the allowed ones held here"
+    )
     skipped: dict[str, str] = Field(
         default_factory=dict, description="collection id -> why it was not searched (no index, other model)"
     )
