@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 from sqlalchemy import Select, select, tuple_
@@ -81,8 +80,6 @@ class Browsing:
         )
         if cursor is not None:
             value, last = decode_cursor(cursor, kind)
-            if value is not None and kind == "u" and value.tzinfo is not None:
-                value = value.astimezone(UTC)
             key = tuple_(column, ImageRow.image_id)
             stmt = stmt.where(key < (value, last) if direction == "desc" else key > (value, last))
         if direction == "desc":

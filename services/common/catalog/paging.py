@@ -16,6 +16,11 @@ ImageOrder = Literal["taken_at", "uploaded"]
 Direction = Literal["asc", "desc"]
 
 
+# Whether each listing's sort value is an instant (upload and creation times, aware) or a date
+# taken as stored (naive).
+_AWARE = {"c": True, "u": True, "t": False}
+
+
 class InvalidCursor(ValueError):
     """A cursor this listing did not hand out (another order, edited, truncated)."""
 
@@ -31,6 +36,9 @@ def decode_cursor(cursor: str, kind: str) -> tuple[datetime | None, str]:
         got, value, row_id = json.loads(raw)
         if got != kind or not isinstance(row_id, str):
             raise ValueError(kind)
-        return (datetime.fromisoformat(value) if value is not None else None), row_id
+        moment = datetime.fromisoformat(value) if value is not None else None
+        if moment is not None and (moment.tzinfo is not None) != _AWARE[kind]:
+            raise ValueError(value)
+        return moment, row_id
     except (ValueError, TypeError, UnicodeDecodeError) as exc:
         raise InvalidCursor("the cursor does not belong to this listing") from exc

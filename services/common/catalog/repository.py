@@ -18,7 +18,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import ColumnElement, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from imaging.metadata import extract_metadata
@@ -54,7 +54,14 @@ class CollectionNotFound(LookupError):
     """The collection does not exist (or was deleted while an image was being stored into it)."""
 
 
+def _seen_by(viewer: str) -> ColumnElement[bool]:
+    """Collections a key sees: those shared with every key, and its own."""
+    return CollectionRow.owner.is_(None) | (CollectionRow.owner == viewer)
+
+
 class Catalog(Browsing, Curation, Filtering):
+    """The one door to collections and images: rows in the database, bytes in `store`."""
+
     def __init__(self, store: ObjectStore, sessions: Sessions) -> None:
         self.store = store
         self.sessions = sessions
@@ -103,7 +110,7 @@ class Catalog(Browsing, Curation, Filtering):
         None: every collection."""
         stmt = select(CollectionRow).order_by(CollectionRow.created_at, CollectionRow.id)
         if viewer is not None:
-            stmt = stmt.where((CollectionRow.owner.is_(None)) | (CollectionRow.owner == viewer))
+            stmt = stmt.where(_seen_by(viewer))
         if cursor is not None:
             created, last = decode_cursor(cursor, "c")
             stmt = stmt.where(tuple_(CollectionRow.created_at, CollectionRow.id) > (created, last))
@@ -118,7 +125,7 @@ class Catalog(Browsing, Curation, Filtering):
         """Every collection a search over all covers for `viewer` (None: every collection)."""
         stmt = select(CollectionRow.id).order_by(CollectionRow.id)
         if viewer is not None:
-            stmt = stmt.where((CollectionRow.owner.is_(None)) | (CollectionRow.owner == viewer))
+            stmt = stmt.where(_seen_by(viewer))
         with self.sessions.read() as s:
             return list(s.scalars(stmt))
 

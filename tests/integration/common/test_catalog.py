@@ -22,6 +22,7 @@ from services.common.catalog import (
     open_catalog,
     thumbnail_key,
 )
+from services.common.catalog.paging import encode_cursor
 from services.common.images import ImageDecodeError
 from services.common.schemas.catalog import ImageFilter
 from services.common.settings import CatalogSettings, StorageSettings
@@ -197,6 +198,8 @@ def test_browse_by_date_taken_newest_first_undated_last(catalog: Catalog) -> Non
     assert walk(order="uploaded") == [r.image_id for r in by_upload]
     with pytest.raises(InvalidCursor):
         catalog.list_images(col.id, order="uploaded", cursor=catalog.list_images(col.id, limit=1).next_cursor)
+    with pytest.raises(InvalidCursor):  # an upload time without its zone is no cursor of ours
+        catalog.list_images(col.id, order="uploaded", cursor=encode_cursor("u", datetime(2024, 1, 1), "x"))
 
 
 def test_albums_tags_and_notes_keep_vietnamese(catalog: Catalog) -> None:
