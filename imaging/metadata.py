@@ -34,6 +34,7 @@ _DATE_TAGS = (
     (_DATETIME_DIGITIZED, _SUBSEC_TIME_DIGITIZED, _OFFSET_TIME_DIGITIZED),
     (_DATETIME, _SUBSEC_TIME, _OFFSET_TIME),
 )
+_OFFSET_TAGS = (_OFFSET_TIME_ORIGINAL, _OFFSET_TIME_DIGITIZED, _OFFSET_TIME)
 MAX_TEXT_CHARS = 128  # a camera name longer than this is not a camera name
 _MAX_RAW_CHARS = 1024  # how much of a hostile string is looked at before cleaning it
 # Years a camera clock may plausibly state; "0000:00:00" and a 9999 reset are not dates taken.
@@ -150,7 +151,9 @@ def _taken(exif_ifd: dict[int, Any], ifd0: dict[int, Any]) -> tuple[datetime | N
         local = _safe(_local_time, tag(date_tag), tag(subsec_tag))
         if local is None:
             continue
-        offset = _safe(_offset_minutes, tag(offset_tag))
+        # The date's own offset; else another the camera wrote, all set by the same clock.
+        offsets = (_safe(_offset_minutes, tag(t)) for t in (offset_tag, *_OFFSET_TAGS))
+        offset = next((o for o in offsets if o is not None), None)
         if offset is None:
             return local, None
         aware = local.replace(tzinfo=timezone(timedelta(minutes=offset)))

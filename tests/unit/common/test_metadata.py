@@ -50,6 +50,14 @@ def test_a_negative_half_hour_offset_crosses_midnight() -> None:
     assert meta.taken_tz_offset_min == -210
 
 
+def test_a_date_without_its_own_offset_takes_the_one_the_camera_wrote_for_another() -> None:
+    meta = extract_metadata(_jpeg(exif={0x9003: "2023:07:14 10:20:30", 0x9010: "+09:00"}))
+    assert meta.taken_at == datetime(2023, 7, 14, 1, 20, 30, tzinfo=UTC)
+    assert meta.taken_tz_offset_min == 540
+    both = _jpeg(exif={0x9003: "2023:07:14 10:20:30", 0x9011: "+07:00", 0x9010: "+09:00"})
+    assert extract_metadata(both).taken_tz_offset_min == 420  # its own offset first
+
+
 def test_a_date_without_offset_stays_naive_local_time() -> None:
     meta = extract_metadata(_jpeg(exif={0x9003: "2023:07:14 10:20:30"}))
     assert meta.taken_at == datetime(2023, 7, 14, 10, 20, 30)
