@@ -27,7 +27,9 @@ class SearchParams(BaseModel):
     July 2023", "album X"): only these images are candidates; ids a replica does not hold, and
     deleted or excluded ones, are ignored. `None` is no filter, `[]` allows nothing. A replica
     scores every allowed vector it holds exactly, whatever its index type, so a filtered search
-    returns `k` hits whenever `k` allowed images are indexed, equal to exact search over them.
+    returns `k` hits whenever `k` allowed images are indexed, equal to exact search over them (the
+    few factory types that keep no readable vectors, a PCA or OPQ transform in front or fast-scan
+    codes, answer 422 `filter_unsupported`).
 
     At most MAX_INCLUDE_IDS ids travel in one request; a longer list is refused with a 422. For a
     filter matching more images, the gateway either
