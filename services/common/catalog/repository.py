@@ -18,8 +18,9 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, func, select, tuple_
+from sqlalchemy import ColumnElement, delete, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from imaging.metadata import extract_metadata
 from services.common.catalog.browse import Browsing
@@ -133,14 +134,10 @@ class Catalog(Browsing, Curation, Filtering):
         return self.image_counts([collection_id]).get(collection_id, 0)
 
     def image_counts(self, collection_ids: list[str]) -> dict[str, int]:
-        """Images per collection, in one query over the collection's index."""
+        """Images per collection (0 for an unknown id), in one query of the collections' counters."""
         if not collection_ids:
             return {}
-        stmt = (
-            select(ImageRow.collection_id, func.count())
-            .where(ImageRow.collection_id.in_(collection_ids))
-            .group_by(ImageRow.collection_id)
-        )
+        stmt = select(CollectionRow.id, CollectionRow.image_count).where(CollectionRow.id.in_(collection_ids))
         with self.sessions.read() as s:
             counts: dict[str, int] = {cid: n for cid, n in s.execute(stmt)}
         return {cid: counts.get(cid, 0) for cid in collection_ids}
@@ -224,12 +221,10 @@ class Catalog(Browsing, Curation, Filtering):
             "sha256": digest,
             **exif_columns(extract_metadata(data)),
         }
-        stmt = upsert(self.sessions.dialect, ImageRow).values(
-            image_id=image_id, collection_id=collection_id, created_at=obj.created_at, **values
-        )
+        row = {"image_id": image_id, "collection_id": collection_id, "created_at": obj.created_at, **values}
         try:
             with self.sessions.write() as s:
-                s.execute(stmt.on_conflict_do_update(index_elements=["image_id"], set_=values))
+                self._insert_image(s, row, values)
         except IntegrityError as exc:
             if self.get_collection(collection_id) is not None:
                 raise
@@ -247,21 +242,37 @@ class Catalog(Browsing, Curation, Filtering):
         thumb = thumbnail_key(meta.collection_id, meta.image_id)
         if self.store.stat(thumb) is None:
             self.store.put(thumb, make_thumbnail(decoded.image), THUMBNAIL_CONTENT_TYPE)
-        stmt = upsert(self.sessions.dialect, ImageRow).values(
-            image_id=meta.image_id,
-            collection_id=meta.collection_id,
-            filename=meta.filename,
-            folder=meta.folder,
-            width=decoded.width,
-            height=decoded.height,
-            content_type=decoded.content_type,
-            size=len(data),
-            sha256=meta.sha256,
-            created_at=meta.created_at,
+        row = {
+            "image_id": meta.image_id,
+            "collection_id": meta.collection_id,
+            "filename": meta.filename,
+            "folder": meta.folder,
+            "width": decoded.width,
+            "height": decoded.height,
+            "content_type": decoded.content_type,
+            "size": len(data),
+            "sha256": meta.sha256,
+            "created_at": meta.created_at,
             **exif_columns(extract_metadata(data)),
-        )
+        }
         with self.sessions.write() as s:
-            s.execute(stmt.on_conflict_do_nothing(index_elements=["image_id"]))
+            self._insert_image(s, row, None)
+
+    def _insert_image(self, s: Session, row: dict[str, object], changes: dict[str, object] | None) -> None:
+        """Insert an image row and count it in its collection; a row already there gets `changes`
+        (None: kept as it is) and is not counted again."""
+        insert = upsert(self.sessions.dialect, ImageRow).values(**row)
+        added = s.execute(
+            insert.on_conflict_do_nothing(index_elements=["image_id"]).returning(ImageRow.image_id)
+        )
+        if added.first() is not None:
+            s.execute(
+                update(CollectionRow)
+                .where(CollectionRow.id == row["collection_id"])
+                .values(image_count=CollectionRow.image_count + 1)
+            )
+        elif changes:
+            s.execute(update(ImageRow).where(ImageRow.image_id == row["image_id"]).values(**changes))
 
     def get_image(self, image_id: str) -> ImageRecord | None:
         with self.sessions.read() as s:
@@ -284,9 +295,15 @@ class Catalog(Browsing, Curation, Filtering):
     def delete_image(self, record: ImageRecord) -> None:
         """The row first (the image disappears at once), then the bytes; safe to retry."""
         with self.sessions.write() as s:
-            row = s.get(ImageRow, record.image_id)
-            if row is not None:
-                s.delete(row)
+            gone = s.execute(
+                delete(ImageRow).where(ImageRow.image_id == record.image_id).returning(ImageRow.collection_id)
+            ).first()
+            if gone is not None:
+                s.execute(
+                    update(CollectionRow)
+                    .where(CollectionRow.id == gone[0])
+                    .values(image_count=CollectionRow.image_count - 1)
+                )
         self.store.delete(image_key(record.collection_id, record.image_id))
         self.store.delete(thumbnail_key(record.collection_id, record.image_id))
 

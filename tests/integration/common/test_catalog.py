@@ -164,6 +164,14 @@ def test_counts_and_one_query_hydration(catalog: Catalog) -> None:
     found = catalog.get_images([*ids, "gone"])
     assert set(found) == set(ids) and found[ids[1]].filename == "1.png"
     assert len([s for s in seen if s.lstrip().upper().startswith("SELECT")]) == 1
+    with ThreadPoolExecutor(4) as pool:  # uploads at once, some of the same bytes: counted once each
+        list(pool.map(lambda i: catalog.store_image(b.id, "y.png", png((0, 0, 10 + i % 6))), range(12)))
+    assert catalog.count_images(b.id) == 7 == len(catalog.image_ids(b.id))
+    first = catalog.get_image(ids[0])
+    assert first is not None
+    catalog.delete_image(first)
+    catalog.delete_image(first)  # a retried delete is not counted twice
+    assert catalog.count_images(a.id) == 2
 
 
 def test_browse_by_date_taken_newest_first_undated_last(catalog: Catalog) -> None:

@@ -12,12 +12,12 @@ from collections.abc import Iterator
 
 import pytest
 from PIL import Image
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from gateway.image_pool import ImagePool
 from gateway.uploads import UploadLimits, UploadOutcome, store_upload
 from services.common.catalog import Catalog, image_key, thumbnail_key
-from services.common.catalog.models import ImageRow
+from services.common.catalog.models import CollectionRow, ImageRow
 from services.common.errors import ApiError
 from tests.support.bad_zips import with_bad_member, zipped
 
@@ -150,13 +150,14 @@ def test_a_retried_upload_repairs_a_half_written_image(catalog: Catalog, pool: I
     if lost == "record":  # what a crash between the bytes and the row leaves
         with catalog.sessions.write() as s:
             s.execute(delete(ImageRow).where(ImageRow.image_id == record.image_id))
+            s.execute(update(CollectionRow).where(CollectionRow.id == cid).values(image_count=0))
     else:
         key = {"thumbnail": thumbnail_key, "bytes": image_key}[lost](cid, record.image_id)
         catalog.store.delete(key)
     retried = _store(catalog, pool, [("a.png", photo)], cid)
     assert [a.image_id for a in retried.accepted] == [record.image_id] and not retried.duplicates
     assert catalog.store.stat(thumbnail_key(cid, record.image_id)) is not None
-    assert catalog.image_ids(cid) == [record.image_id]
+    assert catalog.image_ids(cid) == [record.image_id] and catalog.count_images(cid) == 1
     assert catalog.store.get(image_key(cid, record.image_id)) == photo
 
 

@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("owner", sa.String(length=64), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("image_count", sa.Integer(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_collections")),
     )
     op.create_index(op.f("ix_collections_created_at_id"), "collections", ["created_at", "id"], unique=False)
