@@ -1,7 +1,8 @@
-"""`python -m services.common.catalog migrate | rebuild`: the catalog's maintenance commands.
+"""`python -m services.common.catalog migrate | rebuild | revision -m MESSAGE`: the catalog's commands.
 
-Both read `CATALOG_URL` and the `STORAGE_*` settings, as the services do. `rebuild` fills the
-database (migrated first) from object storage alone, after the database was lost.
+They read `CATALOG_URL` and the `STORAGE_*` settings, as the services do. `rebuild` fills the
+database (migrated first) from object storage alone, after the database was lost; `revision`
+writes the migration a change to the models needs (into `migrations/versions/`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import sys
 
 from services.common.catalog import open_catalog
+from services.common.catalog.migrate import new_revision
 from services.common.catalog.rebuild import rebuild
 from services.common.settings import CatalogSettings, StorageSettings
 from services.common.storage import open_store
@@ -19,7 +21,8 @@ from services.common.storage import open_store
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.common.catalog", description=__doc__)
-    parser.add_argument("command", choices=["migrate", "rebuild"])
+    parser.add_argument("command", choices=["migrate", "rebuild", "revision"])
+    parser.add_argument("-m", "--message", default="", help="what a new revision changes")
     args = parser.parse_args(argv)
     store = open_store(StorageSettings())
     catalog = open_catalog(CatalogSettings(), store)
@@ -33,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
                 "skipped": dict(report.skipped),
             }
             print(json.dumps(summary, ensure_ascii=False))
+        elif args.command == "revision":
+            new_revision(catalog.sessions.engine, args.message)
         else:
             print("catalog migrated", file=sys.stderr)
     finally:

@@ -72,3 +72,10 @@ def pending(engine: Engine) -> bool:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision() != head
+
+
+def new_revision(engine: Engine, message: str) -> None:
+    """Write a revision of what the models add to the newest one (autogenerate, against a
+    database at head): what a change to `models.py` needs before it can ship."""
+    with engine.connect() as conn:
+        command.revision(alembic_config(conn), message=message, autogenerate=True)
