@@ -1,4 +1,4 @@
-"""Hits into public results: image records (one query per page), `match` labels, freshly signed URLs.
+"""Hits into public results: records, albums and tags (one catalog read a page), `match`, signed URLs.
 
 URLs are signed when a response is made, never cached with a page: every URL a client gets
 has at least its full lifetime left, however long its candidate list has been cached. (A
@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from gateway.api.routes.images import content_path, thumbnail_path
 from gateway.resources import Resources
-from services.common.schemas.public import Match, SearchResult
+from services.common.schemas.public import AlbumRef, Match, SearchResult
 from services.common.schemas.search import Hit
 
 SIGNED_URLS = 20_000  # URLs kept for reuse, each for as long as it has its full lifetime left
@@ -29,7 +29,7 @@ def match(score: float, threshold: float | None) -> Match | None:
 
 
 class Hydrator:
-    """A page's image records in one catalog query, and their signed URLs.
+    """A page's image records, albums and tags in one catalog read, and their signed URLs.
 
     Records are read fresh for every page: people edit them now (notes, tags, albums), and one
     indexed query for the whole page costs less than the two cache tiers it replaces (a
@@ -43,7 +43,7 @@ class Hydrator:
     async def results(self, hits: list[Hit], threshold: float | None) -> list[SearchResult]:
         if not hits:
             return []
-        records = await asyncio.to_thread(self.res.catalog.get_images, [h.image_id for h in hits])
+        records = await asyncio.to_thread(self.res.catalog.get_image_details, [h.image_id for h in hits])
         out = []
         for hit in hits:
             record = records.get(hit.image_id)
@@ -59,6 +59,16 @@ class Hydrator:
                     filename=record.filename,
                     url=url,
                     thumbnail_url=thumb,
+                    width=record.width,
+                    height=record.height,
+                    taken_at=record.taken_at,
+                    taken_tz_offset_min=record.taken_tz_offset_min,
+                    camera_make=record.camera_make,
+                    camera_model=record.camera_model,
+                    latitude=record.latitude,
+                    longitude=record.longitude,
+                    albums=[AlbumRef(id=a.id, name=a.name) for a in record.albums],
+                    tags=record.tags,
                 )
             )
         return out

@@ -122,6 +122,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/collections/{collection_id}/cameras": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Cameras
+         * @description Every camera named in the collection's photos, with how many it took, most used first.
+         */
+        get: operations["list_cameras_api_v1_collections__collection_id__cameras_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/collections/{collection_id}/images": {
         parameters: {
             query?: never;
@@ -403,6 +423,32 @@ export interface components {
              */
             files: string[];
         };
+        /** CameraCount */
+        CameraCount: {
+            /**
+             * Count
+             * @description Images of the collection taken with it
+             */
+            count: number;
+            /**
+             * Make
+             * @description The maker the photos state (`camera_make` filter); null when none
+             */
+            make: string | null;
+            /**
+             * Model
+             * @description The model the photos state (`camera` filter); null when none
+             */
+            model: string | null;
+        };
+        /** CameraList */
+        CameraList: {
+            /**
+             * Items
+             * @description Most used first; photos that name no camera are left out
+             */
+            items: components["schemas"]["CameraCount"][];
+        };
         /** CheckResult */
         CheckResult: {
             /** Name */
@@ -573,6 +619,58 @@ export interface components {
             /** Width */
             width: number;
         };
+        /**
+         * ImageFilter
+         * @description Every field narrows the match (AND); an absent field does not filter.
+         *
+         *     `taken_after`/`taken_before` compare with the date taken as the catalog keeps it: UTC when
+         *     the file states its time zone, the camera's wall clock otherwise (a naive bound is read the
+         *     same way; an aware one is converted to UTC).
+         */
+        ImageFilter: {
+            /** Album Id */
+            album_id?: string | null;
+            /**
+             * Camera
+             * @description Camera model, exactly as the photos state it (`EOS R6`)
+             */
+            camera?: string | null;
+            /**
+             * Camera Make
+             * @description Camera maker (`Canon`), exactly
+             */
+            camera_make?: string | null;
+            /**
+             * Collection Ids
+             * @description Only these collections (the caller's visible ones when absent)
+             */
+            collection_ids?: string[] | null;
+            /**
+             * Filename Contains
+             * @description The filename contains this text (case-insensitive)
+             */
+            filename_contains?: string | null;
+            /**
+             * Has Location
+             * @description Has (true) or lacks (false) GPS coordinates
+             */
+            has_location?: boolean | null;
+            /**
+             * Tag
+             * @description Has this tag
+             */
+            tag?: string | null;
+            /**
+             * Taken After
+             * @description Taken at or after this time
+             */
+            taken_after?: string | null;
+            /**
+             * Taken Before
+             * @description Taken before this time
+             */
+            taken_before?: string | null;
+        };
         /** ImagePage */
         ImagePage: {
             /** Items */
@@ -680,6 +778,8 @@ export interface components {
              * @description Search one collection; all when absent
              */
             collection_id?: string | null;
+            /** @description Search only the images matching every field; results are those an exact search over the matching images ranks first, `top_k` of them whenever that many match. `collection_ids` must be collections the key sees (404 otherwise) */
+            filters?: components["schemas"]["ImageFilter"] | null;
             /**
              * Min Score
              * @description Drop results scoring below this cosine; `auto`: below the serving model's calibrated relevance threshold (keeps everything when the model has no calibration, and for image queries)
@@ -692,6 +792,13 @@ export interface components {
              * @default 0
              */
             offset: number;
+            /**
+             * Order
+             * @description `relevance`: best score first. `taken_at`: the same results (ranked by relevance, the `offset`..`offset + top_k` window of those that pass `min_score`), then sorted by date taken, newest first, undated last; paging walks the relevance ranking
+             * @default relevance
+             * @enum {string}
+             */
+            order: "relevance" | "taken_at";
             /**
              * Query
              * @description A Vietnamese description; accents optional
@@ -722,7 +829,7 @@ export interface components {
              * Empty Reason
              * @description Why `results` is empty (null when it is not), so a client can say so
              */
-            empty_reason: ("nothing_indexed" | "no_strong_match" | "below_min_score" | "past_the_end") | null;
+            empty_reason: ("nothing_indexed" | "no_strong_match" | "below_min_score" | "past_the_end" | "filter_matched_nothing") | null;
             /** Index Version */
             index_version: string;
             /** Model Version */
@@ -743,12 +850,30 @@ export interface components {
         };
         /** SearchResult */
         SearchResult: {
+            /** Albums */
+            albums?: components["schemas"]["AlbumRef"][];
+            /** Camera Make */
+            camera_make?: string | null;
+            /** Camera Model */
+            camera_model?: string | null;
             /** Collection Id */
             collection_id: string;
             /** Filename */
             filename: string;
+            /** Height */
+            height: number;
             /** Image Id */
             image_id: string;
+            /**
+             * Latitude
+             * @description Degrees, south negative (EXIF GPS)
+             */
+            latitude?: number | null;
+            /**
+             * Longitude
+             * @description Degrees, west negative (EXIF GPS)
+             */
+            longitude?: number | null;
             /**
              * Match
              * @description `strong` at or above the relevance threshold, else `weak`; null when none applies
@@ -756,10 +881,27 @@ export interface components {
             match: ("strong" | "weak") | null;
             /** Score */
             score: number;
+            /** Tags */
+            tags?: string[];
+            /**
+             * Taken At
+             * @description When the photo was taken (EXIF): UTC when the file states its time zone, else the camera's local time without a zone; null when the file does not say
+             */
+            taken_at?: string | null;
+            /**
+             * Taken Tz Offset Min
+             * @description The camera's offset from UTC in minutes, when the file states it
+             */
+            taken_tz_offset_min?: number | null;
             /** Thumbnail Url */
             thumbnail_url: string;
             /** Url */
             url: string;
+            /**
+             * Width
+             * @description Pixels, as stored (before any EXIF orientation)
+             */
+            width: number;
         };
         /** TagCount */
         TagCount: {
@@ -1649,6 +1791,91 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_cameras_api_v1_collections__collection_id__cameras_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                collection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CameraList"];
+                };
+            };
+            /** @description The request cannot be processed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2781,6 +3008,8 @@ export interface operations {
                 "application/json": {
                     /** Collection Id */
                     collection_id?: string | null;
+                    /** @description Search only the images matching every field; results are those an exact search over the matching images ranks first, `top_k` of them whenever that many match. `collection_ids` must be collections the key sees (404 otherwise) */
+                    filters?: components["schemas"]["ImageFilter"] | null;
                     /** Image Id */
                     image_id: string;
                     /**
@@ -2796,6 +3025,13 @@ export interface operations {
                      */
                     offset?: number;
                     /**
+                     * Order
+                     * @description `relevance`: best score first. `taken_at`: the same results (ranked by relevance, the `offset`..`offset + top_k` window of those that pass `min_score`), then sorted by date taken, newest first, undated last; paging walks the relevance ranking
+                     * @default relevance
+                     * @enum {string}
+                     */
+                    order?: "relevance" | "taken_at";
+                    /**
                      * Top K
                      * @default 20
                      */
@@ -2805,9 +3041,13 @@ export interface operations {
                     collection_id?: string;
                     /** Format: binary */
                     file: string;
+                    /** @description An `ImageFilter` as JSON text */
+                    filters?: string;
                     /** @description A cosine in [-1, 1], or `auto` */
                     min_score?: string;
                     offset?: number;
+                    /** @enum {string} */
+                    order?: "relevance" | "taken_at";
                     top_k?: number;
                 };
             };

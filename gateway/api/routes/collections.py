@@ -24,6 +24,8 @@ from services.common.catalog import CollectionNotFound, CollectionRecord, Invali
 from services.common.errors import ApiError
 from services.common.schemas.indexer import FolderSource, JobRequest, ObjectsSource, PrefixSource
 from services.common.schemas.public import (
+    CameraCount,
+    CameraList,
     Collection,
     CollectionCreate,
     CollectionList,
@@ -131,6 +133,13 @@ async def list_tags(collection: CollectionDep, res: ResourcesDep) -> TagList:
     """Every tag of the collection's images, most used first."""
     tags = await asyncio.to_thread(res.catalog.collection_tags, collection.id)
     return TagList(items=[TagCount(tag=t.tag, count=t.count) for t in tags])
+
+
+@router.get("/{collection_id}/cameras", response_model=CameraList, responses=errors(404, 503))
+async def list_cameras(collection: CollectionDep, res: ResourcesDep) -> CameraList:
+    """Every camera named in the collection's photos, with how many it took, most used first."""
+    cameras = await asyncio.to_thread(res.catalog.collection_cameras, collection.id)
+    return CameraList(items=[CameraCount(make=c.make, model=c.model, count=c.count) for c in cameras])
 
 
 @router.delete(

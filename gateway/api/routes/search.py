@@ -53,6 +53,9 @@ async def _scoped(page: Page, res: ResourcesDep, caller: Principal) -> Page:
     return replace(page, scope=await res.directory.scope(caller))
 
 
+# Its `ImageFilter` is referred to among the components, where `SearchQuery` puts it.
+_BY_ID_SCHEMA = SimilarByImageId.model_json_schema(ref_template="#/components/schemas/{model}")
+_BY_ID_SCHEMA.pop("$defs", None)
 _IMAGE_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -67,10 +70,12 @@ _IMAGE_BODY: dict[str, Any] = {
                         "top_k": {"type": "integer", "minimum": 1, "maximum": 200},
                         "offset": {"type": "integer", "minimum": 0, "maximum": 1000},
                         "min_score": {"type": "string", "description": "A cosine in [-1, 1], or `auto`"},
+                        "filters": {"type": "string", "description": "An `ImageFilter` as JSON text"},
+                        "order": {"type": "string", "enum": ["relevance", "taken_at"]},
                     },
                 }
             },
-            "application/json": {"schema": SimilarByImageId.model_json_schema()},
+            "application/json": {"schema": _BY_ID_SCHEMA},
         },
     }
 }

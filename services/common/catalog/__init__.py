@@ -18,6 +18,7 @@ from services.common.catalog.paging import InvalidCursor
 from services.common.catalog.records import (
     AlbumRecord,
     AlbumRef,
+    CameraCount,
     CollectionRecord,
     ImageDetail,
     ImageRecord,
@@ -46,6 +47,7 @@ __all__ = [
     "UNCHANGED",
     "AlbumRecord",
     "AlbumRef",
+    "CameraCount",
     "Catalog",
     "CollectionNotFound",
     "CollectionRecord",

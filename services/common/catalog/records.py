@@ -64,6 +64,12 @@ class TagCount(BaseModel):
     count: int
 
 
+class CameraCount(BaseModel):
+    make: str | None
+    model: str | None
+    count: int
+
+
 class Page(BaseModel, Generic[T]):
     """One page of a listing and the cursor of the next (None: this was the last)."""
 

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from services.common.errors import ErrorDetail
+from services.common.schemas.catalog import ImageFilter
 from services.common.schemas.indexer import JobItemError, JobState
 
 MAX_QUERY_CHARS = 500
@@ -28,6 +29,27 @@ MinScore = Annotated[
     ),
 ]
 ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+SearchOrder = Literal["relevance", "taken_at"]
+OrderField = Annotated[
+    SearchOrder,
+    Field(
+        description=(
+            "`relevance`: best score first. `taken_at`: the same results (ranked by relevance, the "
+            "`offset`..`offset + top_k` window of those that pass `min_score`), then sorted by date "
+            "taken, newest first, undated last; paging walks the relevance ranking"
+        )
+    ),
+]
+FiltersField = Annotated[
+    ImageFilter | None,
+    Field(
+        description=(
+            "Search only the images matching every field; results are those an exact search over "
+            "the matching images ranks first, `top_k` of them whenever that many match. "
+            "`collection_ids` must be collections the key sees (404 otherwise)"
+        )
+    ),
+]
 
 
 class CollectionCreate(BaseModel):
@@ -177,6 +199,16 @@ class TagList(BaseModel):
     items: list[TagCount]
 
 
+class CameraCount(BaseModel):
+    make: str | None = Field(description="The maker the photos state (`camera_make` filter); null when none")
+    model: str | None = Field(description="The model the photos state (`camera` filter); null when none")
+    count: int = Field(description="Images of the collection taken with it")
+
+
+class CameraList(BaseModel):
+    items: list[CameraCount] = Field(description="Most used first; photos that name no camera are left out")
+
+
 class AlbumCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200, examples=["Tết ở Huế"])
 
@@ -217,6 +249,8 @@ class SearchQuery(BaseModel):
     top_k: int = Field(20, ge=1, le=MAX_TOP_K)
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
     min_score: MinScore = None
+    filters: FiltersField = None
+    order: OrderField = "relevance"
 
 
 class SimilarByImageId(BaseModel):
@@ -225,13 +259,18 @@ class SimilarByImageId(BaseModel):
     top_k: int = Field(20, ge=1, le=MAX_TOP_K)
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
     min_score: MinScore = None
+    filters: FiltersField = None
+    order: OrderField = "relevance"
 
 
 Match = Literal["strong", "weak"]
 # Why a page has no results: nothing is indexed in the collections searched; `min_score: "auto"`
 # removed every candidate (no result reaches the model's relevance threshold); a numeric
-# `min_score` removed every candidate; the offset lies past the last candidate.
-EmptyReason = Literal["nothing_indexed", "no_strong_match", "below_min_score", "past_the_end"]
+# `min_score` removed every candidate; the offset lies past the last candidate; `filters` matched
+# no image of the collections searched.
+EmptyReason = Literal[
+    "nothing_indexed", "no_strong_match", "below_min_score", "past_the_end", "filter_matched_nothing"
+]
 
 
 class SearchResult(BaseModel):
@@ -244,6 +283,22 @@ class SearchResult(BaseModel):
     filename: str
     url: str
     thumbnail_url: str
+    width: int = Field(description="Pixels, as stored (before any EXIF orientation)")
+    height: int
+    taken_at: datetime | None = Field(
+        None,
+        description="When the photo was taken (EXIF): UTC when the file states its time zone, else the "
+        "camera's local time without a zone; null when the file does not say",
+    )
+    taken_tz_offset_min: int | None = Field(
+        None, description="The camera's offset from UTC in minutes, when the file states it"
+    )
+    camera_make: str | None = None
+    camera_model: str | None = None
+    latitude: float | None = Field(None, description="Degrees, south negative (EXIF GPS)")
+    longitude: float | None = Field(None, description="Degrees, west negative (EXIF GPS)")
+    albums: list[AlbumRef] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
 
 
 class SearchResponse(BaseModel):
