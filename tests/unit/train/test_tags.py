@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import torch
 
 from vi_clip_train.data import ImageRecord, load_records
-from vi_clip_train.tags import TagHead, TagVocab, scene_tags, tag_loss
+from vi_clip_train.tags import TagHead, TagVocab, TowerFeatures, scene_tags, tag_loss
 from vi_clip_train.vishapes.scene import Scene, SceneObject
 
 TWO_YELLOW_STARS = Scene(
@@ -54,7 +55,7 @@ def test_the_head_learns_tags_from_embeddings() -> None:
     g = torch.Generator().manual_seed(0)
     img = torch.nn.functional.normalize(torch.randn(32, 16, generator=g), dim=-1)
     targets = (img[:, :4] > 0).float()  # tags a linear map can read
-    head = TagHead(16, 4)
+    head = TagHead(16, 4, scale=10.0)
     opt = torch.optim.Adam(head.parameters(), lr=1e-2)
     first = tag_loss(head, img, targets).item()
     for _ in range(100):
@@ -62,3 +63,16 @@ def test_the_head_learns_tags_from_embeddings() -> None:
         tag_loss(head, img, targets).backward()
         opt.step()
     assert tag_loss(head, img, targets).item() < 0.3 * first
+
+
+def test_tower_features_hand_the_last_tower_output_once() -> None:
+    tower = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.AdaptiveAvgPool2d(2))
+    features = TowerFeatures(tower)
+    out = tower(torch.zeros(5, 3, 8, 8))
+    got = features.take()
+    assert got.shape == (5, 16) and torch.equal(got, out.flatten(1))
+    with pytest.raises(RuntimeError):
+        features.take()  # used up: a stale output is never read twice
+    features.close()
+    tower(torch.zeros(1, 3, 8, 8))
+    assert features.value is None
