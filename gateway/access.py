@@ -118,6 +118,12 @@ class CollectionDirectory:
         record = await asyncio.to_thread(self.catalog.get_collection, collection_id)
         return record is not None and caller.sees(record)
 
+    async def unseen(self, caller: Caller, collection_ids: list[str]) -> list[str]:
+        """Those of `collection_ids` the caller does not see, or that do not exist; one query."""
+        viewer = None if caller.sees_all else caller.id
+        visible = set(await asyncio.to_thread(self.catalog.collection_ids, viewer))
+        return [cid for cid in collection_ids if cid not in visible]
+
     async def scope(self, caller: Caller) -> tuple[str, ...] | None:
         """What a search over "all collections" covers for `caller` (None: everything)."""
         if caller.sees_all:

@@ -1,11 +1,12 @@
 """Search through the gateway: encode once, fan out to every replica, merge, cache, cut pages.
 
 A query's candidate list (ids and scores, up to `MAX_DEPTH`) is cached once per model
-version, index versions searched, query and exclusions; each request cuts its page, its
-`min_score` and its `match` labels from it, then hydrates and signs just that page. Keys
-carry the versions, so a new model or a new index version simply misses; nothing is ever
-invalidated by hand. Concurrent identical misses share one execution (single-flight) for
-both the query embedding and the candidate list, whatever page each asked for.
+version, index versions searched, query, exclusions and the images its filter matched; each
+request cuts its page, its `min_score` and its `match` labels from it, then hydrates and signs
+just that page. Keys carry the versions (and a filter's matched ids, gateway/filtering.py), so a
+new model, a new index version or an edit that changes what a filter matches simply misses;
+nothing is ever invalidated by hand. Concurrent identical misses share one execution
+(single-flight) for both the query embedding and the candidate list, whatever page each asked for.
 """
 
 from __future__ import annotations
@@ -15,19 +16,22 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 from redis.exceptions import RedisError
 
 from gateway.candidates import Candidates, CorruptCandidates, LocalCandidates
 from gateway.fanout import FanOutClient
+from gateway.filtering import UNFILTERED, Allowed, resolve
 from gateway.hydrate import Hydrator
 from gateway.query import digest
 from gateway.resilience import SingleFlight
 from gateway.resources import Resources, collection_or_404
 from services.common.index_signals import Signal
+from services.common.schemas.catalog import ImageFilter
 from services.common.schemas.encoder import ModelInfo
-from services.common.schemas.public import MAX_DEPTH, EmptyReason, SearchResponse
+from services.common.schemas.public import MAX_DEPTH, EmptyReason, SearchOrder, SearchResponse, SearchResult
 from services.common.schemas.search import SearchParams
 from services.common.shards import collection_index
 
@@ -43,6 +47,8 @@ class Page:
     offset: int
     min_score: float | str | None  # a cosine, "auto" (the model's relevance threshold) or None
     scope: tuple[str, ...] | None = None  # what a search over all covers (the caller's); None: all
+    filters: ImageFilter | None = None
+    order: SearchOrder = "relevance"
 
 
 @dataclass(frozen=True)
@@ -184,13 +190,22 @@ class QueryPlanner:
         versions = await self.index_versions(page.collection_id, page.scope)
         built = sorted((cid, v) for cid, v in versions.items() if v)
         index_version = (built[0][1] if len(built) == 1 else digest(*built)) if built else "empty"
-        if built:  # else nothing is indexed yet: no replica has anything to search
-            key = "qc:" + digest(model_version, *built, *what, *exclude)
+        allowed = UNFILTERED
+        if page.filters is not None:
+            searched = [page.collection_id] if page.collection_id else page.scope
+            allowed = await resolve(
+                self.res.catalog,
+                page.filters,
+                None if searched is None else list(searched),
+                self.res.settings.filter_chunk_ids,
+            )
+        if built and not allowed.nothing:  # else no replica has anything to search
+            key = "qc:" + digest(model_version, *built, *what, *exclude, allowed.key)
             end = page.offset + page.top_k
-            fetched = await self._candidates(key, vector_fn, built, model_version, exclude, end)
+            fetched = await self._candidates(key, vector_fn, built, model_version, exclude, allowed, end)
         else:
             fetched = Fetched(NO_CANDIDATES, cached=False)
-        response = await self._page(fetched, page, scoring, model_version, index_version)
+        response = await self._page(fetched, page, scoring, model_version, index_version, allowed)
         took = round((time.perf_counter() - start) * 1000, 3)
         return Outcome(response.model_copy(update={"took_ms": took}), fetched.missing, fetched.skipped)
 
@@ -201,6 +216,7 @@ class QueryPlanner:
         built: list[tuple[str, str]],
         model_version: str,
         exclude: list[str],
+        allowed: Allowed,
         end: int,
     ) -> Fetched:
         """The query's candidate list: from a cache when it holds ranks `[0, end)`, else one fan-out."""
@@ -228,7 +244,10 @@ class QueryPlanner:
                 exclude_ids=exclude,
                 model_version=model_version,
             )
-            fan = await self.fan.search(vector, params)
+            if allowed.chunks is None:
+                fan = await self.fan.search(vector, params)
+            else:
+                fan = await self.fan.search_allowed(vector, params, allowed.chunks)
             candidates = Candidates.from_hits(fan.hits, fan.total_candidates, MAX_DEPTH)
             # A replica still on another version than the key names (it has not loaded the new
             # one yet) answers correctly for now, but its list must not be cached under the new
@@ -245,7 +264,13 @@ class QueryPlanner:
         return await self._candidate_flight.run(key, compute)
 
     async def _page(
-        self, fetched: Fetched, page: Page, scoring: Scoring, model_version: str, index_version: str
+        self,
+        fetched: Fetched,
+        page: Page,
+        scoring: Scoring,
+        model_version: str,
+        index_version: str,
+        allowed: Allowed,
     ) -> SearchResponse:
         """One page of the list: `min_score` (or the threshold, for `auto`) cuts it, then the window."""
         candidates = fetched.candidates
@@ -253,9 +278,13 @@ class QueryPlanner:
         kept = candidates.count_at_least(None if isinstance(min_score, str) else min_score)
         hits = candidates.hits(page.offset, min(page.offset + page.top_k, kept))
         results = await self.hydrator.results(hits, scoring.threshold)
+        if page.order == "taken_at":
+            results = by_date_taken(results)
         reason: EmptyReason | None = None
         if not results:
-            if not candidates:
+            if allowed.nothing:
+                reason = "filter_matched_nothing"
+            elif not candidates:
                 reason = "nothing_indexed"
             elif kept == 0:
                 reason = "no_strong_match" if page.min_score == "auto" else "below_min_score"
@@ -274,3 +303,8 @@ class QueryPlanner:
             best_score=None if candidates.best_score is None else round(candidates.best_score, 6),
             empty_reason=reason,
         )
+
+
+def by_date_taken(results: list[SearchResult]) -> list[SearchResult]:
+    """Newest first, undated last; equal dates keep their relevance order (the sort is stable)."""
+    return sorted(results, key=lambda r: (r.taken_at is not None, r.taken_at or datetime.min), reverse=True)

@@ -51,7 +51,7 @@ class FanOutClient:
         for client, answer in zip(self.replicas, answers, strict=True):
             if isinstance(answer, BaseException):
                 if isinstance(answer, ServiceError):
-                    raise ApiError(answer.status, "search_error", str(answer.body))
+                    raise ApiError(answer.status, _code(answer.body), str(answer.body))
                 log.warning("search replica %s missing: %s", client.base_url, answer)
                 known = self._replica_shards.get(client.base_url)
                 missing.extend(map(str, known) if known else [client.base_url])
@@ -69,3 +69,29 @@ class FanOutClient:
             raise ServiceUnavailable("search", "no search replica answered")
         hits = sorted(best.values(), key=lambda h: (-h.score, h.image_id))
         return FanOut(hits=hits, total_candidates=total, missing=missing, skipped=skipped, answered=answered)
+
+    async def search_allowed(
+        self, vector: np.ndarray, params: SearchParams, chunks: list[list[str]]
+    ) -> FanOut:
+        """One fan-out per chunk of an allow-list, all at once, merged by score: the top k of the
+        union lies within the chunks' top k each, so the merge is as exact as each chunk."""
+        fans = await asyncio.gather(
+            *(self.search(vector, params.model_copy(update={"include_ids": chunk})) for chunk in chunks)
+        )
+        hits = sorted((h for fan in fans for h in fan.hits), key=lambda h: (-h.score, h.image_id))
+        return FanOut(
+            hits=hits[: params.k],
+            total_candidates=sum(fan.total_candidates for fan in fans),
+            missing=sorted({m for fan in fans for m in fan.missing}),
+            skipped={cid: why for fan in fans for cid, why in fan.skipped.items()},
+            answered={pair for fan in fans for pair in fan.answered},
+        )
+
+
+def _code(body: object) -> str:
+    """The replica's own error code (`filter_unsupported`, ...) when its body carries one."""
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and isinstance(inner.get("code"), str):
+            return str(inner["code"])
+    return "search_error"

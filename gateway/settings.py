@@ -8,6 +8,7 @@ from pydantic_settings import NoDecode, SettingsConfigDict
 
 from gateway.access import parse_api_keys
 from services.common.images import DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_PIXELS
+from services.common.schemas.search import MAX_INCLUDE_IDS
 from services.common.settings import (
     CacheSettings,
     CatalogSettings,
@@ -29,6 +30,13 @@ class GatewaySettings(ServiceSettings):
         description="Base URLs of the search replicas (comma-separated)",
     )
     search_timeout_s: float = Field(2.0, gt=0, description="Time a search replica has to answer")
+    filter_chunk_ids: int = Field(
+        MAX_INCLUDE_IDS,
+        ge=1,
+        le=MAX_INCLUDE_IDS,
+        description="Ids of a search filter's allow-list sent in one request (longer lists: one request per "
+        "chunk, merged by score)",
+    )
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
         description="Accepted API keys (comma-separated), each `read:KEY`, `write:KEY`, `admin:KEY` or a "

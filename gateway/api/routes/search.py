@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import replace
 from typing import Any
 
@@ -37,18 +38,43 @@ async def search(
     body: SearchQuery, response: Response, res: ResourcesDep, caller: Principal, planner: PlannerDep
 ) -> SearchResponse:
     query = normalize_query(body.query)
-    page = await _scoped(Page(body.collection_id, body.top_k, body.offset, body.min_score), res, caller)
+    page = await _scoped(_page_of(body), res, caller)
     return _answer(response, await planner.search_text(query, page))
+
+
+def _page_of(params: SearchQuery | SimilarByImageId) -> Page:
+    return Page(
+        params.collection_id,
+        params.top_k,
+        params.offset,
+        params.min_score,
+        filters=params.filters,
+        order=params.order,
+    )
+
+
+def _not_found(collection_id: str) -> ApiError:
+    return ApiError(404, "collection_not_found", f"No collection with id {collection_id!r}.")
 
 
 async def _scoped(page: Page, res: ResourcesDep, caller: Principal) -> Page:
     """The caller's view: a collection it does not see is a 404, "all" covers those it sees.
 
     An admin sees every collection, so its searches cost no lookup (the planner answers 404
-    for a collection that does not exist)."""
+    for a collection that does not exist). The filter's `collection_ids` are checked in one
+    query, for every caller; with `collection_id` too, the search covers what both name."""
+    wanted = page.filters.collection_ids if page.filters is not None else None
+    if wanted is not None:
+        unseen = await res.directory.unseen(caller, wanted)
+        if unseen:
+            raise _not_found(unseen[0])
+        if not page.collection_id:
+            return replace(page, scope=tuple(sorted(set(wanted))))
+        if page.collection_id not in wanted:
+            return replace(page, collection_id=None, scope=())
     if page.collection_id:
         if not await res.directory.sees(caller, page.collection_id):
-            raise ApiError(404, "collection_not_found", f"No collection with id {page.collection_id!r}.")
+            raise _not_found(page.collection_id)
         return page
     return replace(page, scope=await res.directory.scope(caller))
 
@@ -81,6 +107,11 @@ _IMAGE_BODY: dict[str, Any] = {
 }
 
 
+def _invalid(exc: ValidationError) -> ApiError:
+    details = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+    return ApiError(422, "invalid_request", "The request is not valid.", details)
+
+
 async def _parse(request: Request, res: ResourcesDep) -> tuple[SimilarByImageId | None, bytes | None, Page]:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
@@ -88,20 +119,24 @@ async def _parse(request: Request, res: ResourcesDep) -> tuple[SimilarByImageId 
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise ApiError(422, "missing_file", "Send the image in the multipart field `file`.")
-        fields = {k: v for k, v in form.items() if isinstance(v, str) and k != "file"}
+        fields: dict[str, object] = {k: v for k, v in form.items() if isinstance(v, str) and k != "file"}
+        try:
+            if isinstance(fields.get("filters"), str):  # JSON text in a form field
+                fields["filters"] = json.loads(str(fields["filters"]))
+        except ValueError as exc:
+            raise ApiError(422, "invalid_request", "`filters` is not JSON text.") from exc
         try:
             params = SimilarByImageId.model_validate({"image_id": "upload", **fields})
         except ValidationError as exc:
-            raise ApiError(422, "invalid_request", "The request is not valid.", exc.errors()) from exc
+            raise _invalid(exc) from exc
         data = await upload.read()
-        return None, data, Page(params.collection_id, params.top_k, params.offset, params.min_score)
+        return None, data, _page_of(params)
     if content_type.startswith("application/json"):
         try:
             params = SimilarByImageId.model_validate_json(await request.body())
         except ValidationError as exc:
-            details = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
-            raise ApiError(422, "invalid_request", "The request is not valid.", details) from exc
-        return params, None, Page(params.collection_id, params.top_k, params.offset, params.min_score)
+            raise _invalid(exc) from exc
+        return params, None, _page_of(params)
     raise ApiError(
         415, "unsupported_media_type", "Send multipart/form-data with `file`, or JSON with `image_id`."
     )

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import Enum
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, null, select, union_all
 from sqlalchemy.orm import Session
 
 from services.common.catalog.engine import Sessions, upsert
@@ -59,14 +59,44 @@ class Curation:
             return _labelled(s, records)
 
     def get_image_details(self, image_ids: list[str]) -> dict[str, ImageDetail]:
-        """A result page's images with their albums and tags, by id (a missing id is left out):
-        three indexed queries in one read, however long the page."""
+        """A result page's images with their albums and tags, by id (a missing id is left out), in
+        one SELECT: each image row joined to its labels, one row per album or tag (their sum, never
+        their product), each branch of the labels on its own index by image."""
         if not image_ids:
             return {}
+        labels = union_all(
+            select(
+                AlbumImageRow.image_id.label("image_id"),
+                AlbumRow.id.label("ref"),
+                AlbumRow.name.label("text"),
+            )
+            .join(AlbumRow, AlbumImageRow.album_id == AlbumRow.id)
+            .where(AlbumImageRow.image_id.in_(image_ids)),
+            select(TagRow.image_id, null(), TagRow.tag).where(TagRow.image_id.in_(image_ids)),
+        ).subquery()
+        stmt = (
+            select(ImageRow, labels.c.ref, labels.c.text)
+            .outerjoin(labels, labels.c.image_id == ImageRow.image_id)
+            .where(ImageRow.image_id.in_(image_ids))
+        )
+        records: dict[str, ImageRecord] = {}
+        albums: dict[str, list[AlbumRef]] = defaultdict(list)
+        tags: dict[str, list[str]] = defaultdict(list)
         with self.sessions.read() as s:
-            rows = s.scalars(select(ImageRow).where(ImageRow.image_id.in_(image_ids)))
-            details = _labelled(s, [image_record(row) for row in rows])
-        return {d.image_id: d for d in details}
+            for row, ref, text in s.execute(stmt):
+                records.setdefault(row.image_id, image_record(row))
+                if ref is not None:
+                    albums[row.image_id].append(AlbumRef(id=ref, name=text))
+                elif text is not None:
+                    tags[row.image_id].append(text)
+        return {
+            image_id: ImageDetail(
+                **record.model_dump(),
+                albums=sorted(albums[image_id], key=lambda a: (a.name, a.id)),
+                tags=sorted(tags[image_id]),
+            )
+            for image_id, record in records.items()
+        }
 
     def edit_image(
         self,

@@ -53,6 +53,11 @@ async def test_a_result_page_is_hydrated_in_one_catalog_query(tmp_path: Path, ca
             catalog.store_image(collection.id, f"{i}.png", encode(photo(seed=i), "PNG"))[0] for i in range(20)
         ]
         hits = [Hit(image_id=r.image_id, collection_id=collection.id, score=0.5) for r in stored]
+        first, second = stored[0].image_id, stored[1].image_id
+        catalog.add_tags(first, ["tết", "biển"])
+        late, early = catalog.create_album(collection.id, "Zô"), catalog.create_album(collection.id, "Ảnh")
+        catalog.add_to_album(late.id, [first, second])
+        catalog.add_to_album(early.id, [first])
         seen: list[str] = []
         event.listen(catalog.sessions.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
         results = await Hydrator(resources).results(
@@ -60,5 +65,7 @@ async def test_a_result_page_is_hydrated_in_one_catalog_query(tmp_path: Path, ca
         )
         assert [r.filename for r in results] == [f"{i}.png" for i in range(20)]
         assert len([q for q in seen if q.lstrip().upper().startswith("SELECT")]) == 1
+        assert results[0].tags == ["biển", "tết"] and results[1].tags == [] and results[2].albums == []
+        assert [a.name for a in results[0].albums] == sorted(["Zô", "Ảnh"]) and len(results[1].albums) == 1
     finally:
         await resources.aclose()
