@@ -1,20 +1,25 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import type { SearchResult } from "./api/types";
 import { ApiKeyDialog } from "./components/ApiKeyDialog";
+import { BrowseView } from "./components/BrowseView";
 import { CollectionsPanel } from "./components/CollectionsPanel";
+import { FilterBar } from "./components/FilterBar";
 import { Header } from "./components/Header";
 import { ImageDetail } from "./components/ImageDetail";
 import { ResultsGrid } from "./components/ResultsGrid";
 import { SearchBar } from "./components/SearchBar";
 import { UploadPanel } from "./components/UploadPanel";
 import { useAuth } from "./hooks/useAuth";
+import { useBrowse } from "./hooks/useBrowse";
+import { useAlbums, useCameras, useTags } from "./hooks/useCatalog";
 import { useCollections } from "./hooks/useCollections";
 import { may, useIdentity } from "./hooks/useIdentity";
 import { useImage } from "./hooks/useImage";
 import { useSearch, type SearchSource } from "./hooks/useSearch";
 import { useUpload } from "./hooks/useUpload";
-import { useUrlState } from "./hooks/useUrlState";
+import { NO_FILTERS, useUrlState } from "./hooks/useUrlState";
 import { useI18n } from "./i18n/I18n";
+import { searchFilters } from "./search/filters";
 
 let fileToken = 0;
 
@@ -26,21 +31,31 @@ export function App() {
   const identity = useIdentity(auth.version);
   const [file, setFile] = useState<{ file: File; token: number } | null>(null);
   const [attempt, setAttempt] = useState(0);
+  const [edits, setEdits] = useState(0); // albums, tags or notes changed in the detail view
 
   // A text or similar-image search in the URL replaces a search by an uploaded image.
   useEffect(() => {
     if (url.q || url.like) setFile(null);
   }, [url.q, url.like]);
 
+  const { from, to, camera, album, tag, sort } = url;
   const source = useMemo<SearchSource | null>(() => {
-    const scope = { collectionId: url.c, minScore: url.min };
+    const narrow = searchFilters({ from, to, camera, album, tag, sort });
+    const scope = { collectionId: url.c, minScore: url.min, ...narrow };
     if (url.like) return { kind: "similar", imageId: url.like, ...scope };
     if (url.q) return { kind: "text", query: url.q, ...scope };
     if (file) return { kind: "file", ...file, ...scope };
     return null;
-  }, [url.like, url.q, url.c, url.min, file]);
-  // A finished upload runs the current search again, so new images show up.
-  const search = useSearch(source, `${auth.version}:${attempt}`);
+  }, [url.like, url.q, url.c, url.min, file, from, to, camera, album, tag, sort]);
+  // A finished upload runs the current search again, so new images show up; so does an edit,
+  // which may take an image into or out of an album or tag filtered on.
+  const search = useSearch(source, `${auth.version}:${attempt}:${edits}`);
+  // A folder with no search: its images by date.
+  const browse = useBrowse(source === null ? url.c : null, `${auth.version}:${attempt}`);
+  const lists = `${auth.version}:${attempt}:${edits}`;
+  const albums = useAlbums(url.c, lists).data ?? [];
+  const tags = useTags(url.c, lists).data ?? [];
+  const cameras = useCameras(url.c, lists).data ?? [];
   const liked = useImage(url.like, auth.version).image;
 
   const reloadCollections = collections.reload;
@@ -60,7 +75,14 @@ export function App() {
     [navigate],
   );
   const closeDetail = useCallback(() => navigate({ img: null }), [navigate]);
-  const openResult = (r: SearchResult) => navigate({ img: r.image_id });
+  const onEdited = useCallback(() => setEdits((n) => n + 1), []);
+  const openResult = (r: Pick<SearchResult, "image_id">) => navigate({ img: r.image_id });
+  const canEdit = (collectionId: string) =>
+    may(identity, "edit") && (collections.items.find((c) => c.id === collectionId)?.writable ?? true);
+  const clearSearch = () => {
+    setFile(null);
+    navigate({ q: "", like: null, img: null });
+  };
   const openScore = search.results.find((r) => r.image_id === url.img)?.score ?? null;
 
   const title =
@@ -83,7 +105,7 @@ export function App() {
               loading={collections.loading}
               error={collections.error}
               selectedId={url.c}
-              onSelect={(id) => navigate({ c: id, img: null })}
+              onSelect={(id) => navigate({ c: id, img: null, camera: null, album: null, tag: null })}
               onCreate={collections.create}
               onDelete={collections.remove}
               canCreate={may(identity, "create")}
@@ -102,23 +124,40 @@ export function App() {
               onImage={onImage}
               onMinScore={(min) => navigate({ min }, { replace: true })}
             />
-            <p className="scope muted">{selected ? t("scopeOne", { name: selected.name }) : t("scopeAll")}</p>
+            {source !== null && (
+              <FilterBar
+                state={{ from, to, camera, album, tag, sort }}
+                collectionId={url.c}
+                cameras={cameras}
+                albums={albums}
+                tags={tags}
+                onChange={(patch) => navigate({ ...patch, img: null })}
+                onClear={() => navigate({ ...NO_FILTERS, img: null })}
+              />
+            )}
+            <div className="scope-row">
+              <p className="scope muted">
+                {selected ? t("scopeOne", { name: selected.name }) : t("scopeAll")}
+              </p>
+              {source !== null && selected && (
+                <button type="button" className="link-button" onClick={clearSearch}>
+                  {t("browse")}
+                </button>
+              )}
+              {source !== null && !selected && source.kind !== "text" && (
+                <button type="button" className="link-button" onClick={clearSearch}>
+                  {t("clearSearch")}
+                </button>
+              )}
+            </div>
             {source === null ? (
-              <p className="welcome">{t("welcome")}</p>
+              selected ? (
+                <BrowseView browse={browse} onOpen={openResult} />
+              ) : (
+                <p className="welcome">{t("welcome")}</p>
+              )
             ) : (
               <>
-                {source.kind !== "text" && (
-                  <button
-                    type="button"
-                    className="link-button"
-                    onClick={() => {
-                      setFile(null);
-                      navigate({ q: "", like: null, img: null });
-                    }}
-                  >
-                    {t("clearSearch")}
-                  </button>
-                )}
                 <ResultsGrid
                   title={title}
                   titleImage={source.kind === "similar" ? liked?.thumbnail_url : null}
@@ -136,8 +175,10 @@ export function App() {
         <ImageDetail
           imageId={url.img}
           score={openScore}
+          canEdit={canEdit}
           onClose={closeDetail}
           onSimilar={(id) => navigate({ like: id, q: "", img: null })}
+          onEdited={onEdited}
         />
       )}
       {auth.needKey && <ApiKeyDialog onSave={auth.saveKey} onClose={auth.dismiss} />}

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from playwright.sync_api import ConsoleMessage, Error, Page
 
 from deploy.harness.ready import wait_ready
 from deploy.stack import Ports, Stack, service_specs
@@ -161,3 +162,20 @@ def artifacts() -> Path:
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def console_errors(page: Page) -> list[str]:
+    """Every console error and uncaught page error; a browser test ends by asserting there were none."""
+    errors: list[str] = []
+
+    def on_console(msg: ConsoleMessage) -> None:
+        if msg.type == "error":
+            errors.append(f"console: {msg.text} ({msg.location.get('url', '')})")
+
+    def on_page_error(err: Error) -> None:
+        errors.append(f"page error: {err.message}")
+
+    page.on("console", on_console)
+    page.on("pageerror", on_page_error)
+    return errors

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Error, Page, expect
+from playwright.sync_api import Page, expect
 
 if TYPE_CHECKING:  # fixtures come from conftest.py; only their types are needed here
     from tests.e2e.conftest import UiStack, UploadSet
@@ -32,22 +32,6 @@ DETAIL_IMAGE_LOADED = """() => {
     const img = document.querySelector('.detail-image img');
     return img !== null && img.complete && img.naturalWidth > 0;
 }"""
-
-
-@pytest.fixture
-def console_errors(page: Page) -> list[str]:
-    errors: list[str] = []
-
-    def on_console(msg: ConsoleMessage) -> None:
-        if msg.type == "error":
-            errors.append(f"console: {msg.text} ({msg.location.get('url', '')})")
-
-    def on_page_error(err: Error) -> None:
-        errors.append(f"page error: {err.message}")
-
-    page.on("console", on_console)
-    page.on("pageerror", on_page_error)
-    return errors
 
 
 def _thumbnails_loaded(page: Page, count: int) -> None:

@@ -2,14 +2,20 @@
 import { authHeaders, reportUnauthorized } from "./auth";
 import { ApiError, errorFrom, networkError } from "./errors";
 import type {
+  Album,
+  AlbumImagesAdded,
+  AlbumList,
+  CameraList,
   Collection,
   CollectionList,
   Identity,
   Image,
+  ImagePage,
+  ImageUpdate,
   Job,
   SearchPage,
-  SearchQuery,
   SearchResponse,
+  TagList,
 } from "./types";
 
 export const API_BASE = "/api/v1";
@@ -65,7 +71,31 @@ export const api = {
   getJob: (jobId: string, signal?: AbortSignal) => call<Job>("GET", `/jobs/${enc(jobId)}`, { signal }),
   getImage: (imageId: string, signal?: AbortSignal) =>
     call<Image>("GET", `/images/${enc(imageId)}`, { signal }),
-  searchText: (query: SearchQuery, signal?: AbortSignal) =>
+  /** A collection's images by date taken, newest first, undated last; `cursor` from the page before. */
+  listImages: (collectionId: string, cursor: string | null, limit: number, signal?: AbortSignal) => {
+    const query = new URLSearchParams({ order: "taken_at", direction: "desc", limit: String(limit) });
+    if (cursor) query.set("cursor", cursor);
+    return call<ImagePage>("GET", `/collections/${enc(collectionId)}/images?${query}`, { signal });
+  },
+  listTags: (collectionId: string, signal?: AbortSignal) =>
+    call<TagList>("GET", `/collections/${enc(collectionId)}/tags`, { signal }).then((list) => list.items),
+  listCameras: (collectionId: string, signal?: AbortSignal) =>
+    call<CameraList>("GET", `/collections/${enc(collectionId)}/cameras`, { signal }).then(
+      (list) => list.items,
+    ),
+  listAlbums: (collectionId: string, signal?: AbortSignal) =>
+    call<AlbumList>("GET", `/collections/${enc(collectionId)}/albums`, { signal }).then((list) => list.items),
+  createAlbum: (collectionId: string, name: string) =>
+    call<Album>("POST", `/collections/${enc(collectionId)}/albums`, { json: { name } }),
+  addToAlbum: (collectionId: string, albumId: string, imageIds: string[]) =>
+    call<AlbumImagesAdded>("POST", `/collections/${enc(collectionId)}/albums/${enc(albumId)}/images`, {
+      json: { image_ids: imageIds },
+    }),
+  removeFromAlbum: (collectionId: string, albumId: string, imageId: string) =>
+    call<null>("DELETE", `/collections/${enc(collectionId)}/albums/${enc(albumId)}/images/${enc(imageId)}`),
+  updateImage: (imageId: string, update: Partial<ImageUpdate>) =>
+    call<Image>("PATCH", `/images/${enc(imageId)}`, { json: update }),
+  searchText: (query: { query: string } & SearchPage, signal?: AbortSignal) =>
     call<SearchResponse>("POST", "/search", { json: query, signal }),
   searchSimilar: (imageId: string, page: SearchPage, signal?: AbortSignal) =>
     call<SearchResponse>("POST", "/search/image", { json: { image_id: imageId, ...page }, signal }),
@@ -73,7 +103,8 @@ export const api = {
     const form = new FormData();
     form.append("file", file, file instanceof File ? file.name : "image");
     for (const [key, value] of Object.entries(page)) {
-      if (value !== null && value !== undefined) form.append(key, String(value));
+      if (value === null || value === undefined) continue;
+      form.append(key, typeof value === "object" ? JSON.stringify(value) : String(value));
     }
     return call<SearchResponse>("POST", "/search/image", { form, signal });
   },

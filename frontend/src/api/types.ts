@@ -2,13 +2,20 @@
 import type { components } from "./schema";
 
 type Schemas = components["schemas"];
-
 export type Collection = Schemas["Collection"];
 export type CollectionList = Schemas["CollectionList"];
 export type UploadResult = Schemas["UploadResult"];
 export type RejectedFile = Schemas["RejectedFile"];
 export type Job = Schemas["Job"];
 export type Image = Schemas["Image"];
+export type ImagePage = Schemas["ImagePage"];
+export type ImageUpdate = Schemas["ImageUpdate"];
+export type Album = Schemas["Album"];
+export type AlbumList = Schemas["AlbumList"];
+export type AlbumImagesAdded = Schemas["AlbumImagesAdded"];
+export type TagList = Schemas["TagList"];
+export type CameraCount = Schemas["CameraCount"];
+export type CameraList = Schemas["CameraList"];
 export type SearchQuery = Schemas["SearchQuery"];
 export type SearchResult = Schemas["SearchResult"];
 export type SearchResponse = Schemas["SearchResponse"];
@@ -19,10 +26,16 @@ export type Role = Identity["role"];
 /** A minimum score: a cosine, `auto` (the model's strong-match threshold) or none. */
 export type MinScore = number | "auto" | null;
 
-/** Paging and scope shared by the three kinds of search. */
+export type ImageFilter = Schemas["ImageFilter"];
+/** `relevance`: best match first; `taken_at`: a page of matches newest first by date taken. */
+export type SearchOrder = SearchQuery["order"];
+
+/** Paging, scope, filters and order shared by the three kinds of search. */
 export interface SearchPage {
   collection_id?: string | null;
   top_k: number;
   offset: number;
   min_score?: MinScore;
+  filters?: ImageFilter;
+  order?: SearchOrder;
 }

@@ -1,17 +1,83 @@
 import { useEffect, useRef } from "react";
+import type { Image } from "../api/types";
+import {
+  cameraLabel,
+  formatBytes,
+  formatCoordinates,
+  formatTakenAt,
+  openStreetMapUrl,
+} from "../catalog/format";
 import { useImage } from "../hooks/useImage";
 import { useI18n } from "../i18n/I18n";
+import { ImageCuration } from "./ImageCuration";
 
 interface Props {
   imageId: string;
   score: number | null;
+  /** Whether the key may edit this image's folder: its albums, tags and notes. */
+  canEdit: (collectionId: string) => boolean;
   onClose: () => void;
   onSimilar: (imageId: string) => void;
+  onEdited: () => void;
 }
 
-export function ImageDetail({ imageId, score, onClose, onSimilar }: Props) {
-  const { t, errorText, number } = useI18n();
-  const { image, error } = useImage(imageId);
+/** What the file says about itself: when, with what, how large, where. Rows it does not say are left out. */
+function Metadata({ image, score }: { image: Image; score: number | null }) {
+  const { t, lang, number } = useI18n();
+  const camera = cameraLabel(image.camera_make, image.camera_model);
+  const place = image.location;
+  return (
+    <dl>
+      {image.taken_at && (
+        <>
+          <dt>{t("takenAt")}</dt>
+          <dd>{formatTakenAt(lang, image.taken_at, image.taken_tz_offset_min)}</dd>
+        </>
+      )}
+      {camera && (
+        <>
+          <dt>{t("camera")}</dt>
+          <dd>{camera}</dd>
+        </>
+      )}
+      <dt>{t("size")}</dt>
+      <dd>{t("pixels", { w: image.width, h: image.height })}</dd>
+      <dt>{t("fileSize")}</dt>
+      <dd>{formatBytes(lang, image.size)}</dd>
+      {place && (
+        <>
+          <dt>{t("location")}</dt>
+          <dd>
+            <a
+              href={openStreetMapUrl(place.latitude, place.longitude)}
+              target="_blank"
+              rel="noopener noreferrer"
+              title={t("openMap")}
+            >
+              {formatCoordinates(place.latitude, place.longitude)}
+            </a>
+          </dd>
+        </>
+      )}
+      {image.folder && (
+        <>
+          <dt>{t("folder")}</dt>
+          <dd className="folder-path">{image.folder}</dd>
+        </>
+      )}
+      {score !== null && (
+        <>
+          <dt>{t("score")}</dt>
+          <dd>{number(score, 3)}</dd>
+        </>
+      )}
+    </dl>
+  );
+}
+
+export function ImageDetail({ imageId, score, canEdit, onClose, onSimilar, onEdited }: Props) {
+  const { t, errorText } = useI18n();
+  const { image, error, setImage, reload } = useImage(imageId);
   const closeButton = useRef<HTMLButtonElement>(null);
 
   useEffect(() => {
@@ -59,16 +125,7 @@ export function ImageDetail({ imageId, score, onClose, onSimilar }: Props) {
             </div>
             <div className="detail-info">
               <h2 className="detail-title">{image.filename}</h2>
-              <dl>
-                <dt>{t("size")}</dt>
-                <dd>{t("pixels", { w: image.width, h: image.height })}</dd>
-                {score !== null && (
-                  <>
-                    <dt>{t("score")}</dt>
-                    <dd>{number(score, 3)}</dd>
-                  </>
-                )}
-              </dl>
+              <Metadata image={image} score={score} />
               <div className="detail-actions">
                 <button type="button" className="button primary" onClick={() => onSimilar(image.image_id)}>
                   {t("similar")}
@@ -77,6 +134,13 @@ export function ImageDetail({ imageId, score, onClose, onSimilar }: Props) {
                   {t("download")}
                 </a>
               </div>
+              <ImageCuration
+                image={image}
+                canEdit={canEdit(image.collection_id)}
+                setImage={setImage}
+                reload={reload}
+                onEdited={onEdited}
+              />
             </div>
           </div>
         )}

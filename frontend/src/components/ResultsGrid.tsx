@@ -1,4 +1,5 @@
 import type { MinScore, SearchResponse, SearchResult } from "../api/types";
+import { formatTakenAt } from "../catalog/format";
 import type { SearchState } from "../hooks/useSearch";
 import { useI18n } from "../i18n/I18n";
 
@@ -12,7 +13,7 @@ interface Props {
 }
 
 function ResultCard({ result, onOpen }: { result: SearchResult; onOpen: (r: SearchResult) => void }) {
-  const { t, number } = useI18n();
+  const { t, lang, number } = useI18n();
   const weak = result.match === "weak";
   return (
     <li className={weak ? "result weak" : "result"}>
@@ -41,6 +42,11 @@ function ResultCard({ result, onOpen }: { result: SearchResult; onOpen: (r: Sear
             {number(result.score, 3)}
           </span>
         </span>
+        {result.taken_at && (
+          <span className="result-date">
+            {formatTakenAt(lang, result.taken_at, result.taken_tz_offset_min)}
+          </span>
+        )}
       </button>
     </li>
   );
@@ -69,6 +75,14 @@ function EmptyState({
         <button type="button" className="button primary" onClick={onShowClosest}>
           {t("showClosest")}
         </button>
+      </div>
+    );
+  }
+  if (response.empty_reason === "filter_matched_nothing") {
+    return (
+      <div className="state empty-state" role="status">
+        <h2>{t("emptyTitle")}</h2>
+        <p>{t("emptyFiltered")}</p>
       </div>
     );
   }

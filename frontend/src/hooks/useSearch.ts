@@ -2,16 +2,31 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { api } from "../api/client";
 import type { ApiError } from "../api/errors";
-import type { MinScore, SearchPage, SearchResponse, SearchResult } from "../api/types";
+import type {
+  ImageFilter,
+  MinScore,
+  SearchOrder,
+  SearchPage,
+  SearchResponse,
+  SearchResult,
+} from "../api/types";
 import { asApiError } from "./useCollections";
 
 export const PAGE_SIZE = 24;
 const MAX_OFFSET = 1000; // the API's bound on `offset`
 
+/** Where to search and what to keep, common to every kind of search. */
+export interface SearchScope {
+  collectionId: string | null;
+  minScore: MinScore;
+  filters?: ImageFilter;
+  order?: SearchOrder;
+}
+
 export type SearchSource =
-  | { kind: "text"; query: string; collectionId: string | null; minScore: MinScore }
-  | { kind: "similar"; imageId: string; collectionId: string | null; minScore: MinScore }
-  | { kind: "file"; file: File; token: number; collectionId: string | null; minScore: MinScore };
+  | ({ kind: "text"; query: string } & SearchScope)
+  | ({ kind: "similar"; imageId: string } & SearchScope)
+  | ({ kind: "file"; file: File; token: number } & SearchScope);
 
 export interface SearchState {
   status: "idle" | "loading" | "done" | "error";
@@ -29,7 +44,14 @@ export function sourceKey(source: SearchSource | null): string {
   if (!source) return "";
   const what =
     source.kind === "text" ? source.query : source.kind === "similar" ? source.imageId : source.token;
-  return JSON.stringify([source.kind, what, source.collectionId, source.minScore]);
+  return JSON.stringify([
+    source.kind,
+    what,
+    source.collectionId,
+    source.minScore,
+    source.filters ?? null,
+    source.order ?? null,
+  ]);
 }
 
 function fetchPage(source: SearchSource, offset: number, signal: AbortSignal): Promise<SearchResponse> {
@@ -38,6 +60,8 @@ function fetchPage(source: SearchSource, offset: number, signal: AbortSignal): P
     top_k: PAGE_SIZE,
     offset,
     min_score: source.minScore,
+    ...(source.filters ? { filters: source.filters } : {}),
+    ...(source.order ? { order: source.order } : {}),
   };
   switch (source.kind) {
     case "text":

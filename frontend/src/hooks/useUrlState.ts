@@ -1,6 +1,7 @@
-// The search lives in the URL (`?q=…&c=…&like=…&img=…&min=…`): shareable, and Back works.
+// The search lives in the URL (`?q=…&c=…&like=…&img=…&min=…&from=…&to=…&camera=…&album=…&tag=…&sort=…`):
+// shareable, and Back works.
 import { useCallback, useSyncExternalStore } from "react";
-import type { MinScore } from "../api/types";
+import type { MinScore, SearchOrder } from "../api/types";
 
 export interface UrlState {
   q: string;
@@ -8,6 +9,29 @@ export interface UrlState {
   like: string | null; // image id: "similar images" search
   img: string | null; // image shown in the detail view
   min: MinScore; // minimum score; "auto" (strong matches only) unless the URL says `min=all` or a number
+  from: string | null; // taken on or after this day (YYYY-MM-DD)
+  to: string | null; // taken on or before this day
+  camera: string | null; // camera model
+  album: string | null; // album id
+  tag: string | null;
+  sort: SearchOrder;
+}
+
+/** The URL fields that narrow or order a search; a new folder clears the folder's own ones. */
+export const FILTER_KEYS = ["from", "to", "camera", "album", "tag", "sort"] as const;
+export const NO_FILTERS = {
+  from: null,
+  to: null,
+  camera: null,
+  album: null,
+  tag: null,
+  sort: "relevance",
+} satisfies Pick<UrlState, (typeof FILTER_KEYS)[number]>;
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+function day(value: string | null): string | null {
+  return value && DAY.test(value) ? value : null;
 }
 
 const ALL_SCORES = "all";
@@ -27,6 +51,12 @@ export function parseUrl(search: string): UrlState {
     like: p.get("like") || null,
     img: p.get("img") || null,
     min: minScore,
+    from: day(p.get("from")),
+    to: day(p.get("to")),
+    camera: p.get("camera") || null,
+    album: p.get("album") || null,
+    tag: p.get("tag") || null,
+    sort: p.get("sort") === "taken_at" ? "taken_at" : "relevance",
   };
 }
 
@@ -36,6 +66,12 @@ export function buildSearch(state: UrlState): string {
   if (state.c) p.set("c", state.c);
   if (state.like) p.set("like", state.like);
   if (state.min !== "auto") p.set("min", state.min === null ? ALL_SCORES : String(state.min));
+  if (state.from) p.set("from", state.from);
+  if (state.to) p.set("to", state.to);
+  if (state.camera) p.set("camera", state.camera);
+  if (state.album) p.set("album", state.album);
+  if (state.tag) p.set("tag", state.tag);
+  if (state.sort !== "relevance") p.set("sort", state.sort);
   if (state.img) p.set("img", state.img);
   const text = p.toString();
   return text ? `?${text}` : "";

@@ -5,6 +5,7 @@ import type { Collection, Image, Job, SearchResponse, SearchResult } from "../ap
 export interface Recorded {
   method: string;
   path: string;
+  query: URLSearchParams;
   headers: Headers;
   body: unknown;
 }
@@ -31,7 +32,7 @@ export function fakeApi(routes: Record<string, Handler>) {
     const path = url.pathname.replace(/^\/api\/v1/, "");
     let body: unknown = init.body;
     if (typeof init.body === "string") body = JSON.parse(init.body);
-    const call = { method, path, headers: new Headers(init.headers), body };
+    const call = { method, path, query: url.searchParams, headers: new Headers(init.headers), body };
     calls.push(call);
     const handler = routes[`${method} ${path}`];
     if (!handler) return apiError(404, "not_found", `no fake route for ${method} ${path}`);
@@ -62,6 +63,8 @@ export function result(i: number, overrides: Partial<SearchResult> = {}): Search
     filename: `hinh-${i}.png`,
     url: `/api/v1/images/img${i}/content?exp=1&sig=a`,
     thumbnail_url: `/api/v1/images/img${i}/thumbnail?exp=1&sig=a`,
+    width: 64,
+    height: 48,
     ...overrides,
   };
 }

@@ -1,0 +1,36 @@
+// One GET whose answer a view shows (a folder's albums, tags or cameras): refetched when `key`
+// changes or on `reload`; the last answer stays on screen while the next one loads.
+import { useCallback, useEffect, useRef, useState } from "react";
+import type { ApiError } from "../api/errors";
+import { asApiError } from "./useCollections";
+
+export interface Fetched<T> {
+  data: T | null;
+  error: ApiError | null;
+  reload: () => void;
+}
+
+export function useFetched<T>(key: string | null, load: (signal: AbortSignal) => Promise<T>): Fetched<T> {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [tick, setTick] = useState(0);
+  const loader = useRef(load);
+  loader.current = load;
+  useEffect(() => {
+    setError(null);
+    if (key === null) {
+      setData(null);
+      return;
+    }
+    const controller = new AbortController();
+    loader
+      .current(controller.signal)
+      .then(setData)
+      .catch((err: unknown) => {
+        if (!controller.signal.aborted) setError(asApiError(err));
+      });
+    return () => controller.abort();
+  }, [key, tick]);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  return { data, error, reload };
+}
