@@ -40,9 +40,10 @@ ALLOWED = (100, 1_000, 10_000, 100_000)
 TYPES = {100_000: ("Flat", "HNSW32", "IVF1024,Flat"), 1_000_000: ("Flat", "IVF1024,Flat")}
 
 
-def load(x: np.ndarray, index_type: str) -> LoadedSegment:
-    """A segment exactly as a replica holds one: built, serialised, loaded back."""
-    ids = [f"img{i:08d}" for i in range(len(x))]
+def load(x: np.ndarray, index_type: str, ids: list[str] | None = None) -> LoadedSegment:
+    """A segment exactly as a replica holds one: built, serialised, loaded back; row i is `ids[i]`
+    (default `img00000000`, `img00000001`, ...)."""
+    ids = ids if ids is not None else [f"img{i:08d}" for i in range(len(x))]
     data = serialize(build_index(x, index_type))
     entry = SegmentEntry(
         key="bench",

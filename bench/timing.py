@@ -1,4 +1,4 @@
-"""The one timer of the benchmarks: the median seconds of a call, after untimed warm-up calls."""
+"""The one timer of the benchmarks: seconds per call after untimed warm-up calls, and their median."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ import time
 from collections.abc import Callable
 
 
-def median_s(
+def times_s(
     fn: Callable[[], object],
     repeats: int,
     *,
     warmup: int = 1,
     min_s: float = 0.0,
     sync: Callable[[], object] | None = None,
-) -> float:
-    """Median seconds of one call of `fn`. `warmup` untimed calls go first (page faults, thread pools,
+) -> list[float]:
+    """Seconds of each timed call of `fn`. `warmup` untimed calls go first (page faults, thread pools,
     allocators, autotuning); then at least `repeats` timed calls, more until `min_s` have passed. `sync`
     (a device synchronise) runs after every call, so a time covers the work queued on a GPU too."""
     for _ in range(warmup):
@@ -30,4 +30,16 @@ def median_s(
         if sync is not None:
             sync()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return times
+
+
+def median_s(
+    fn: Callable[[], object],
+    repeats: int,
+    *,
+    warmup: int = 1,
+    min_s: float = 0.0,
+    sync: Callable[[], object] | None = None,
+) -> float:
+    """Median seconds of one call of `fn`, timed as `times_s` times it."""
+    return statistics.median(times_s(fn, repeats, warmup=warmup, min_s=min_s, sync=sync))
