@@ -63,6 +63,30 @@ describe("api client", () => {
     expect(form.get("offset")).toBe("48");
     expect(form.get("min_score")).toBe("0.2");
     expect(form.has("collection_id")).toBe(false);
+    await api.searchByFile(file, { top_k: 24, offset: 0, filters: { tag: "tết" }, order: "taken_at" });
+    const filtered = calls[2]?.body as FormData;
+    expect(JSON.parse(filtered.get("filters") as string)).toEqual({ tag: "tết" });
+    expect(filtered.get("order")).toBe("taken_at");
+  });
+
+  it("browses a folder by date with a cursor, and edits albums and tags", async () => {
+    const { calls } = fakeApi({
+      "GET /collections/c1/images": () => json({ items: [], next_cursor: null }),
+      "POST /collections/c1/albums/a1/images": () =>
+        json({ album: { id: "a1", collection_id: "c1", name: "Tết", created_at: "", image_count: 1 } }),
+      "PATCH /images/img1": () => json({}),
+    });
+    await api.listImages("c1", "abc", 60);
+    expect(Object.fromEntries(calls[0]!.query)).toEqual({
+      order: "taken_at",
+      direction: "desc",
+      limit: "60",
+      cursor: "abc",
+    });
+    await api.addToAlbum("c1", "a1", ["img1"]);
+    expect(calls[1]?.body).toEqual({ image_ids: ["img1"] });
+    await api.updateImage("img1", { add_tags: ["biển"] });
+    expect(calls[2]).toMatchObject({ method: "PATCH", body: { add_tags: ["biển"] } });
   });
 
   it("deletes a collection (204, no body)", async () => {
