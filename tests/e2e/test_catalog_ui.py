@@ -140,6 +140,9 @@ def test_browse_by_date_album_from_detail_and_filtered_search(
     expect(page.locator(".grid .result")).to_have_count(len(JULY))
     assert _shown(page) == JULY
     page.screenshot(path=str(artifacts / "search-one-month.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(artifacts / "search-one-month-phone.png"))
+    page.set_viewport_size({"width": 1280, "height": 860})
 
     # Filters cleared in one click; then the album alone.
     page.get_by_role("button", name="Xoá bộ lọc").click()

@@ -4,13 +4,11 @@ import type { Album, CameraCount } from "../api/types";
 import { useFetched, type Fetched } from "./useFetched";
 
 export function useAlbums(collectionId: string | null, version: string | number = 0): Fetched<Album[]> {
-  return useFetched(collectionId && `${collectionId}:${version}`, (signal) =>
-    api.listAlbums(collectionId!, signal),
-  );
+  return useFetched(collectionId, version, (signal) => api.listAlbums(collectionId!, signal));
 }
 
 export function useTags(collectionId: string | null, version: string | number = 0): Fetched<string[]> {
-  return useFetched(collectionId && `${collectionId}:${version}`, (signal) =>
+  return useFetched(collectionId, version, (signal) =>
     api.listTags(collectionId!, signal).then((items) => items.map((t) => t.tag)),
   );
 }
@@ -19,7 +17,5 @@ export function useCameras(
   collectionId: string | null,
   version: string | number = 0,
 ): Fetched<CameraCount[]> {
-  return useFetched(collectionId && `${collectionId}:${version}`, (signal) =>
-    api.listCameras(collectionId!, signal),
-  );
+  return useFetched(collectionId, version, (signal) => api.listCameras(collectionId!, signal));
 }
