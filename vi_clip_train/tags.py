@@ -1,12 +1,11 @@
-"""Auxiliary tag supervision: a linear head on the image embedding predicts what the picture holds.
+"""Auxiliary tag supervision: a linear head on the image tower predicts what the picture holds.
 
 Contrastive training alone finds the cheapest feature that tells a batch's captions apart. On
-ViShapes-vi that is colour: after the full recipe the top image of "ngôi sao màu vàng" always holds
-something yellow but a star only half the time, while the same image tower taught shapes directly
-reaches ~0.85 shape accuracy in a few hundred steps. A multi-label head on the image tower
-(binary cross-entropy against the picture's tags) makes the image tower carry those features from
-the first steps; the contrastive loss then aligns the text tower to them. The head reads the
-tower's pooled features (`TowerFeatures`), before the projection into the shared space. The head is a training
+ViShapes-vi that is colour: without this head the top image of "ngôi sao màu vàng" always holds
+something yellow but a star only half the time. A multi-label head on the image tower's pooled
+features (`TowerFeatures`, before the projection into the shared space), trained with binary
+cross-entropy against the picture's tags, makes the tower carry shape features within a few
+hundred steps; the contrastive loss then aligns the text tower to them. The head is a training
 aid only: it is not part of the checkpoint, and serving never sees it.
 
 Tags come from the record: ViShapes-vi derives them from the scene (shape, colour, shape+colour,

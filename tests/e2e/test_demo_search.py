@@ -79,6 +79,20 @@ def test_short_queries_find_their_pictures_on_the_first_page(
         assert results[0]["match"] == "strong", (text, results[0])
 
 
+@pytest.mark.parametrize("typed", ["accented", "plain"])
+def test_the_readme_example_is_answered_first(
+    demo: tuple[httpx.Client, dict[str, Scene]], typed: str
+) -> None:
+    """The README's example, "hai ngôi sao màu vàng", as typed with or without accents: the top
+    picture of 600 holds exactly two yellow stars."""
+    api, scenes = demo
+    body = _search(api, README_QUERY if typed == "accented" else strip_diacritics(README_QUERY))
+    results = body["results"]
+    assert isinstance(results, list) and results
+    top = scenes[results[0]["filename"]]
+    assert satisfies(top, SHORT_QUERIES[README_QUERY]), (results[0]["filename"], top)
+
+
 def test_the_readme_example_with_auto_threshold_keeps_its_answer(
     demo: tuple[httpx.Client, dict[str, Scene]],
 ) -> None:
