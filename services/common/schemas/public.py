@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from services.common.errors import ErrorDetail
 from services.common.schemas.catalog import ImageFilter
@@ -29,6 +29,13 @@ MinScore = Annotated[
     ),
 ]
 ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+# A date taken travels without an offset (`2023-07-14T03:20:30`): UTC when the file stated its zone
+# (then `taken_tz_offset_min` is set), else the camera's wall clock, which has no zone to give. So
+# its schema is an ISO 8601 string, not RFC 3339's `date-time`, which requires an offset.
+TakenAt = Annotated[
+    datetime | None,
+    WithJsonSchema({"anyOf": [{"type": "string", "examples": ["2023-07-14T03:20:30"]}, {"type": "null"}]}),
+]
 SearchOrder = Literal["relevance", "taken_at"]
 OrderField = Annotated[
     SearchOrder,
@@ -148,7 +155,7 @@ class Image(BaseModel):
     content_type: str
     size: int = Field(description="Bytes of the original file")
     created_at: datetime = Field(description="When it was uploaded or imported")
-    taken_at: datetime | None = Field(
+    taken_at: TakenAt = Field(
         None,
         description="When the photo was taken (EXIF): in UTC when the file states its time zone, else "
         "the camera's local time without a zone; null when the file does not say",
@@ -285,7 +292,7 @@ class SearchResult(BaseModel):
     thumbnail_url: str
     width: int = Field(description="Pixels, as stored (before any EXIF orientation)")
     height: int
-    taken_at: datetime | None = Field(
+    taken_at: TakenAt = Field(
         None,
         description="When the photo was taken (EXIF): UTC when the file states its time zone, else the "
         "camera's local time without a zone; null when the file does not say",
