@@ -19,7 +19,9 @@ exact everywhere.
 
 The ids also key the cache: a list cached for a filter is reused only while the filter matches
 the very same images, so a tag or album edit that changes the match set misses at once, while
-the index versions in the key cover what indexing changes.
+the index versions in the key cover what indexing changes. A cached filtered page still costs
+the count and the ids read (the 34 ms above for a 1% filter at 1M images): the encoder call and
+the fan-out are what the cache saves.
 """
 
 from __future__ import annotations

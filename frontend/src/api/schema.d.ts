@@ -845,7 +845,10 @@ export interface components {
             results: components["schemas"]["SearchResult"][];
             /** Took Ms */
             took_ms: number;
-            /** Total Candidates */
+            /**
+             * Total Candidates
+             * @description Vectors the replicas searched over; under `filters`, the matching images indexed
+             */
             total_candidates: number;
         };
         /** SearchResult */

@@ -310,7 +310,9 @@ class SearchResult(BaseModel):
 
 class SearchResponse(BaseModel):
     results: list[SearchResult]
-    total_candidates: int
+    total_candidates: int = Field(
+        description="Vectors the replicas searched over; under `filters`, the matching images indexed"
+    )
     took_ms: float
     cached: bool
     model_version: str
