@@ -139,7 +139,7 @@ describe("App: the catalog", () => {
   it("shows the photo's metadata and edits its albums, tags and note from the detail view", async () => {
     window.history.replaceState(null, "", "/?q=sao&c=c1&img=img2");
     let current: Image = image(2, {
-      taken_at: "2023-07-14T03:05:00Z",
+      taken_at: "2023-07-14T03:05:00", // UTC, as the offset says
       taken_tz_offset_min: 420,
       camera_make: "Canon",
       camera_model: "EOS R6",

@@ -13,7 +13,8 @@ import {
 
 describe("catalog formatting", () => {
   it("shows the date taken on the camera's clock, with its zone when the file states one", () => {
-    // Stored in UTC with the offset: 03:05 UTC is 10:05 in Hà Nội.
+    // In UTC with the offset: 03:05 UTC is 10:05 in Hà Nội, written with or without the `Z`.
+    expect(formatTakenAt("vi", "2023-07-14T03:05:00", 420)).toBe("10:05, 14 tháng 7, 2023 (UTC+07:00)");
     expect(formatTakenAt("vi", "2023-07-14T03:05:00Z", 420)).toBe("10:05, 14 tháng 7, 2023 (UTC+07:00)");
     expect(formatTakenAt("en", "2023-07-14T03:05:00Z", 420)).toBe("10:05, July 14, 2023 (UTC+07:00)");
     // West of Greenwich, with a half hour.
@@ -40,7 +41,7 @@ describe("catalog formatting", () => {
     const items = [
       { id: "a", taken_at: "2023-08-02T09:00:00" },
       // 20:00 UTC on 31 July is already 1 August in Hà Nội.
-      { id: "b", taken_at: "2023-07-31T20:00:00Z", taken_tz_offset_min: 420 },
+      { id: "b", taken_at: "2023-07-31T20:00:00", taken_tz_offset_min: 420 },
       { id: "c", taken_at: "2023-07-15T08:00:00Z", taken_tz_offset_min: 420 },
       { id: "d", taken_at: "2023-07-01T00:00:00" },
       { id: "e", taken_at: null },

@@ -6,13 +6,13 @@ const LOCALE: Record<Lang, string> = { vi: "vi-VN", en: "en-US" };
 
 /**
  * The camera's wall clock as a Date whose UTC fields are that clock. The API gives `taken_at` in UTC
- * with `taken_tz_offset_min` when the file states its zone, else the camera's local time without one.
+ * when `taken_tz_offset_min` is set (the file stated its zone), else the camera's local time, which
+ * has no zone; either may come with or without a trailing offset.
  */
 export function wallClock(takenAt: string, offsetMin: number | null | undefined): Date | null {
-  const zoned = ZONED.test(takenAt);
-  const instant = Date.parse(zoned ? takenAt : `${takenAt}Z`);
+  const instant = Date.parse(ZONED.test(takenAt) ? takenAt : `${takenAt}Z`);
   if (Number.isNaN(instant)) return null;
-  return new Date(zoned ? instant + (offsetMin ?? 0) * 60_000 : instant);
+  return new Date(instant + (offsetMin ?? 0) * 60_000);
 }
 
 /** `UTC+07:00`, `UTC−03:30`. */
@@ -41,7 +41,7 @@ export function formatTakenAt(lang: Lang, takenAt: string, offsetMin: number | n
     hourCycle: "h23",
     timeZone: "UTC",
   });
-  const zone = ZONED.test(takenAt) && offsetMin != null ? ` (${formatOffset(offsetMin)})` : "";
+  const zone = offsetMin != null ? ` (${formatOffset(offsetMin)})` : "";
   return `${time}, ${date}${zone}`;
 }
 
