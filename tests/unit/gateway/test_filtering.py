@@ -1,8 +1,11 @@
-"""A search filter resolved in a real SQLite catalog, date order of a page, replica error codes."""
+"""A search filter resolved in a real catalog (both backends), the cameras of a collection, date order
+of a page, replica error codes."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -15,52 +18,66 @@ from services.common.catalog import Catalog
 from services.common.schemas.catalog import ImageFilter
 from services.common.schemas.public import SearchResult
 from services.common.storage.local import LocalObjectStore
-from tests.support.catalogs import catalog_with, sqlite_url
+from tests.support.catalogs import catalog_with
 from tests.support.photos import camera_photo
+
+A, B = f"a{uuid.uuid4().hex[:8]}", f"b{uuid.uuid4().hex[:8]}"  # a PostgreSQL database serves every test
 
 
 @pytest.fixture
-def catalog(tmp_path: Path) -> Catalog:
-    """Collections `a` (ten photos, the even ones by a Canon) and `b` (two, no camera)."""
-    made = catalog_with(LocalObjectStore(tmp_path / "store"), sqlite_url(tmp_path), "a", "b")
+def catalog(tmp_path: Path, catalog_url: str) -> Iterator[Catalog]:
+    """Collections A (ten photos, the even ones by a Canon EOS R6, two of the odd by an iPhone) and B
+    (two photos, no camera)."""
+    made = catalog_with(LocalObjectStore(tmp_path / "store"), catalog_url, A, B)
     for i in range(10):
-        made.store_image("a", f"{i}.jpg", camera_photo(i, make="Canon" if i % 2 == 0 else None))
+        make, model = ("Canon", "EOS R6") if i % 2 == 0 else (None, "iPhone 13") if i < 5 else (None, None)
+        made.store_image(A, f"{i}.jpg", camera_photo(i, make=make, model=model))
     for i in range(10, 12):
-        made.store_image("b", f"{i}.jpg", camera_photo(i))
-    return made
+        made.store_image(B, f"{i}.jpg", camera_photo(i))
+    try:
+        yield made
+    finally:
+        made.delete_collection(A)
+        made.delete_collection(B)
+        made.sessions.dispose()
 
 
 def test_only_fields_beyond_the_collections_narrow() -> None:
     assert not narrows(None)
     assert not narrows(ImageFilter())
-    assert not narrows(ImageFilter(collection_ids=["a"]))
+    assert not narrows(ImageFilter(collection_ids=[A]))
     assert narrows(ImageFilter(camera_make="Canon"))
     assert narrows(ImageFilter(has_location=False))
 
 
 def test_a_filter_becomes_chunks_of_its_sorted_ids_keyed_by_them(catalog: Catalog) -> None:
     canon = ImageFilter(camera_make="Canon")
-    allowed = asyncio.run(resolve(catalog, canon, ["a", "b"], chunk=2))
+    allowed = asyncio.run(resolve(catalog, canon, [A, B], chunk=2))
     ids = catalog.matching_ids(canon)
     assert allowed.chunks == [ids[0:2], ids[2:4], ids[4:5]] and len(ids) == 5
-    again = asyncio.run(resolve(catalog, canon, ["a"], chunk=2))
+    again = asyncio.run(resolve(catalog, canon, [A], chunk=2))
     assert again.key == allowed.key
     catalog.add_tags(ids[0], ["x"])  # a tag does not change what the camera filter matches
-    assert asyncio.run(resolve(catalog, canon, ["a"], chunk=2)).key == allowed.key
-    tagged = asyncio.run(resolve(catalog, ImageFilter(tag="x"), None))
+    assert asyncio.run(resolve(catalog, canon, [A], chunk=2)).key == allowed.key
+    tagged = asyncio.run(resolve(catalog, ImageFilter(tag="x"), [A, B]))
     assert tagged.chunks == [[ids[0]]]
     catalog.add_tags(ids[1], ["x"])
-    assert asyncio.run(resolve(catalog, ImageFilter(tag="x"), None)).key != tagged.key
+    assert asyncio.run(resolve(catalog, ImageFilter(tag="x"), [A, B])).key != tagged.key
 
 
 def test_no_match_and_a_filter_that_keeps_everything_ask_for_no_list(catalog: Catalog) -> None:
-    assert asyncio.run(resolve(catalog, ImageFilter(camera_make="Nikon"), None)) == NOTHING
-    assert asyncio.run(resolve(catalog, ImageFilter(camera_make="Canon"), ["b"])) == NOTHING
+    assert asyncio.run(resolve(catalog, ImageFilter(camera_make="Nikon"), [A, B])) == NOTHING
+    assert asyncio.run(resolve(catalog, ImageFilter(camera_make="Canon"), [B])) == NOTHING
     assert asyncio.run(resolve(catalog, ImageFilter(camera_make="Canon"), [])) == NOTHING
-    assert asyncio.run(resolve(catalog, ImageFilter(has_location=False), ["a", "b"])) == UNFILTERED
-    assert asyncio.run(resolve(catalog, ImageFilter(has_location=False), None)) == UNFILTERED
-    assert asyncio.run(resolve(catalog, ImageFilter(collection_ids=["b"]), ["a"])) == UNFILTERED
+    assert asyncio.run(resolve(catalog, ImageFilter(has_location=False), [A, B])) == UNFILTERED
+    assert asyncio.run(resolve(catalog, ImageFilter(collection_ids=[B]), [A])) == UNFILTERED
     assert NOTHING.nothing and not UNFILTERED.nothing
+
+
+def test_a_collections_cameras_most_used_first(catalog: Catalog) -> None:
+    cameras = [(c.make, c.model, c.count) for c in catalog.collection_cameras(A)]
+    assert cameras == [("Canon", "EOS R6", 5), (None, "iPhone 13", 2)]
+    assert catalog.collection_cameras(B) == []
 
 
 def _result(image_id: str, taken_at: datetime | None) -> SearchResult:
