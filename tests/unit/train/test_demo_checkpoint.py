@@ -59,7 +59,7 @@ def test_demo_checkpoint_is_calibrated_and_rejects_what_is_not_in_the_world() ->
         torch.from_numpy(relevant)[torch.arange(len(texts)), sim.argmax(dim=1)],
     )
     # Short attribute queries: about 1 in 25 images answers one, so chance is near 0.04; these
-    # scenes give 0.80 and the evaluation's test split 0.72 (README's table).
+    # scenes give 0.78 and the evaluation's test split 0.77 (README's table).
     assert len(texts) >= 20
     assert float(right.float().mean()) >= 0.6
     assert float((best[right] >= threshold).float().mean()) >= 0.9
