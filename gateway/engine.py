@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 from redis.exceptions import RedisError
@@ -306,5 +306,14 @@ class QueryPlanner:
 
 
 def by_date_taken(results: list[SearchResult]) -> list[SearchResult]:
-    """Newest first, undated last; equal dates keep their relevance order (the sort is stable)."""
-    return sorted(results, key=lambda r: (r.taken_at is not None, r.taken_at or datetime.min), reverse=True)
+    """Newest first, undated last; equal dates keep their relevance order (the sort is stable).
+    Dates compare as the catalog keeps them (and filters them): UTC when the file stated its zone
+    (an aware value here), else the camera's wall clock (a naive one)."""
+
+    def when(r: SearchResult) -> tuple[bool, datetime]:
+        taken = r.taken_at
+        if taken is None:
+            return False, datetime.min
+        return True, taken.astimezone(UTC).replace(tzinfo=None) if taken.tzinfo else taken
+
+    return sorted(results, key=when, reverse=True)

@@ -29,9 +29,10 @@ MinScore = Annotated[
     ),
 ]
 ID_PATTERN = r"^[A-Za-z0-9_-]+$"
-# A date taken travels without an offset (`2023-07-14T03:20:30`): UTC when the file stated its zone
-# (then `taken_tz_offset_min` is set), else the camera's wall clock, which has no zone to give. So
-# its schema is an ISO 8601 string, not RFC 3339's `date-time`, which requires an offset.
+# A date taken is in UTC (`2023-07-14T03:20:30Z`) when the file stated its zone (then
+# `taken_tz_offset_min` is set), else the camera's wall clock, which has no zone to give
+# (`2023-07-14T10:20:30`). So its schema is an ISO 8601 string, not RFC 3339's `date-time`, which
+# requires an offset.
 TakenAt = Annotated[
     datetime | None,
     WithJsonSchema({"anyOf": [{"type": "string", "examples": ["2023-07-14T03:20:30"]}, {"type": "null"}]}),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -26,12 +26,19 @@ MONTH = {"taken_after": "2023-07-01T00:00:00", "taken_before": "2023-08-01T00:00
 
 
 def _exif(i: int) -> dict[str, Any]:
-    """Photo `i`: one of twelve months of 2023 (every 25th undated), one of four cameras."""
+    """Photo `i`: one of twelve months of 2023 (every 25th undated; every fifth states its zone, UTC,
+    so its date comes back aware), one of four cameras."""
     make, model = CAMERAS[i % len(CAMERAS)]
     taken = (
         None if i % 25 == 0 else f"2023:{i % 12 + 1:02d}:{i // 12 % 28 + 1:02d} {i % 24:02d}:{i % 60:02d}:00"
     )
-    return {"taken": taken, "make": make, "model": model}
+    return {"taken": taken, "offset": "+00:00" if i % 5 == 0 else None, "make": make, "model": model}
+
+
+def _when(taken: str) -> datetime:
+    """A result's date taken as the catalog compares it: UTC (naive) when it carries a zone."""
+    moment = datetime.fromisoformat(taken)
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def _month_of(i: int) -> int | None:
@@ -137,14 +144,15 @@ def test_date_order_sorts_the_matches_above_the_cut_off(
         "results"
     ]
     assert {r["image_id"] for r in by_date} == {r["image_id"] for r in by_score}
-    dates = [r["taken_at"] for r in by_date]
+    dates = [_when(r["taken_at"]) for r in by_date]
     assert dates == sorted(dates, reverse=True)
-    unfiltered = _search(clients["write"], collection_id=cid, top_k=200, order="taken_at")["results"]
-    dated = [r["taken_at"] for r in unfiltered if r["taken_at"] is not None]
-    assert 0 < len(dated) < len(unfiltered)
-    assert [r["taken_at"] for r in unfiltered] == sorted(dated, reverse=True) + [None] * (
-        len(unfiltered) - len(dated)
+    assert any(r["taken_tz_offset_min"] == 0 for r in by_date) and any(
+        r["taken_tz_offset_min"] is None for r in by_date
     )
+    unfiltered = _search(clients["write"], collection_id=cid, top_k=200, order="taken_at")["results"]
+    dated = [_when(r["taken_at"]) for r in unfiltered if r["taken_at"] is not None]
+    assert 0 < len(dated) < len(unfiltered) and dated == sorted(dated, reverse=True)
+    assert all(r["taken_at"] is None for r in unfiltered[len(dated) :])  # undated last
 
 
 def test_camera_and_album_filters_and_the_cameras_route(
@@ -211,7 +219,8 @@ def test_image_queries_take_filters_too(
     assert upload.status_code == 200, upload.text
     results = upload.json()["results"]
     assert len(results) == 10 and all(r["camera_make"] == "Canon" for r in results)
-    assert [r["taken_at"] for r in results] == sorted((r["taken_at"] for r in results), reverse=True)
+    dates = [_when(r["taken_at"]) for r in results]
+    assert dates == sorted(dates, reverse=True)
 
 
 def test_a_filter_matching_nothing_says_so(

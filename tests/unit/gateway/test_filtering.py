@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -102,9 +102,10 @@ def test_date_order_is_newest_first_undated_last_ties_in_relevance_order() -> No
         _result("m", may),
         _result("j1", july),
         _result("u2", None),
+        _result("z", datetime(2023, 6, 1, tzinfo=UTC)),  # a file that stated its zone: aware, in UTC
         _result("j2", july),
     ]
-    assert [r.image_id for r in by_date_taken(page)] == ["j1", "j2", "m", "u1", "u2"]
+    assert [r.image_id for r in by_date_taken(page)] == ["j1", "j2", "z", "m", "u1", "u2"]
 
 
 def test_a_replicas_own_error_code_passes_through() -> None:
