@@ -118,7 +118,9 @@ def _copy_images(catalog: Catalog, lib: Library, seed: int) -> None:
         with pg.cursor() as cur, cur.copy(f"COPY images ({', '.join(IMAGE_COLUMNS)}) FROM STDIN") as copy:
             for rows in _chunks(lib, seed):
                 for row in rows:
-                    row["created_at"] = row["created_at"].astimezone(UTC).replace(tzinfo=None)  # type: ignore[attr-defined]
+                    uploaded = row["created_at"]
+                    assert isinstance(uploaded, datetime)
+                    row["created_at"] = uploaded.astimezone(UTC).replace(tzinfo=None)
                     copy.write_row([row[c] for c in IMAGE_COLUMNS])
         pg.commit()
     finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from PIL import Image
 from PIL.TiffImagePlugin import IFDRational
 
@@ -16,6 +18,16 @@ def _dms(value: float) -> tuple[IFDRational, ...]:
     minutes = int((value - degrees) * 60)
     seconds = round(((value - degrees) * 60 - minutes) * 60 * 100)
     return (IFDRational(degrees, 1), IFDRational(minutes, 1), IFDRational(seconds, 100))
+
+
+class PhotoExif(TypedDict, total=False):
+    """`camera_photo`'s EXIF fields, for tables of photos."""
+
+    taken: str
+    offset: str
+    make: str
+    model: str
+    gps: tuple[float, float]
 
 
 def camera_photo(

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from PIL import Image
@@ -27,7 +28,7 @@ from services.common.images import ImageDecodeError
 from services.common.schemas.catalog import ImageFilter
 from services.common.settings import CatalogSettings, StorageSettings
 from services.common.storage import open_store
-from tests.support.photos import camera_photo
+from tests.support.photos import PhotoExif, camera_photo
 
 
 def png(color: tuple[int, int, int], size: tuple[int, int] = (300, 200)) -> bytes:
@@ -188,10 +189,13 @@ def test_browse_by_date_taken_newest_first_undated_last(catalog: Catalog) -> Non
         catalog.store_image(col.id, f"{i}.jpg", camera_photo(i, taken=d))[0] for i, d in enumerate(dates)
     ]
 
-    def walk(**kw: object) -> list[str]:
-        out, cursor = [], None
+    def walk(
+        order: Literal["taken_at", "uploaded"] = "taken_at", direction: Literal["desc", "asc"] = "desc"
+    ) -> list[str]:
+        out: list[str] = []
+        cursor = None
         while True:
-            page = catalog.list_images(col.id, cursor=cursor, limit=2, **kw)  # type: ignore[arg-type]
+            page = catalog.list_images(col.id, order=order, direction=direction, cursor=cursor, limit=2)
             out += [r.image_id for r in page.items]
             if page.next_cursor is None:
                 return out
@@ -219,7 +223,8 @@ def test_albums_tags_and_notes_keep_vietnamese(catalog: Catalog) -> None:
     assert album.name == "Tết ở Huế"
     assert catalog.add_to_album(album.id, [*ids[:2], stranger, "nope"]) == sorted([stranger, "nope"])
     assert catalog.add_to_album(album.id, ids[:1]) == []  # already there: no error, no duplicate
-    assert catalog.get_album(album.id).image_count == 2  # type: ignore[union-attr]
+    stored = catalog.get_album(album.id)
+    assert stored is not None and stored.image_count == 2
     assert [(a.name, a.image_count) for a in catalog.list_albums(col.id)] == [("Tết ở Huế", 2)]
     assert catalog.remove_from_album(album.id, ids[1]) and not catalog.remove_from_album(album.id, ids[1])
     assert catalog.add_tags(ids[0], ["Bi\u1ec3n", "biển ", "gia  đình"]) == ["biển", "gia đình"]
@@ -231,7 +236,8 @@ def test_albums_tags_and_notes_keep_vietnamese(catalog: Catalog) -> None:
     assert detail is not None and detail.note == "Chụp ở bãi biển Mỹ Khê"
     assert [a.name for a in detail.albums] == ["Tết ở Huế"] and detail.tags == ["biển"]
     catalog.set_note(ids[0], "   ")
-    assert catalog.get_image(ids[0]).note is None  # type: ignore[union-attr]
+    cleared = catalog.get_image(ids[0])
+    assert cleared is not None and cleared.note is None
     catalog.delete_album(album.id)
     assert catalog.list_albums(col.id) == [] and catalog.get_image(ids[0]) is not None
     with pytest.raises(LookupError):
@@ -240,7 +246,7 @@ def test_albums_tags_and_notes_keep_vietnamese(catalog: Catalog) -> None:
 
 def test_filters_match_ids_and_counts(catalog: Catalog) -> None:
     col, other = catalog.create_collection("c"), catalog.create_collection("d")
-    specs = [
+    specs: list[tuple[str, PhotoExif]] = [
         (
             "tháng bảy.jpg",
             {"taken": "2023:07:14 10:00:00", "make": "Canon", "model": "EOS R6", "gps": (16.5, 107.5)},
@@ -252,7 +258,7 @@ def test_filters_match_ids_and_counts(catalog: Catalog) -> None:
     ids = [
         catalog.store_image(col.id, name, camera_photo(i, **kw))[0].image_id
         for i, (name, kw) in enumerate(specs)
-    ]  # type: ignore[arg-type]
+    ]
     elsewhere = catalog.store_image(other.id, "tháng bảy.jpg", camera_photo(9, taken="2023:07:14 10:00:00"))[
         0
     ]
@@ -261,7 +267,7 @@ def test_filters_match_ids_and_counts(catalog: Catalog) -> None:
     catalog.add_tags(ids[1], ["Biển"])
 
     def match(**kw: object) -> list[str]:
-        f = ImageFilter(collection_ids=[col.id], **kw)  # type: ignore[arg-type]
+        f = ImageFilter.model_validate({"collection_ids": [col.id], **kw})
         found = catalog.matching_ids(f)
         assert catalog.count_matching(f) == len(found)
         return found

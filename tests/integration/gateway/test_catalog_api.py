@@ -11,9 +11,9 @@ import pytest
 
 from deploy.harness.fullstack import RunningStack
 from tests.integration.gateway.conftest import API_KEY, ROLE_KEYS
-from tests.support.photos import camera_photo
+from tests.support.photos import PhotoExif, camera_photo
 
-PHOTOS = [
+PHOTOS: list[tuple[str, PhotoExif]] = [
     (
         "Đà Lạt – hồ.jpg",
         {
@@ -46,7 +46,7 @@ def trip(clients: dict[str, httpx.Client]) -> tuple[str, dict[str, str]]:
     """The write key's collection of camera photos; returns its id and filename -> image id."""
     writer = clients["write"]
     cid = writer.post("/api/v1/collections", json={"name": "Chuyến đi Đà Lạt"}).json()["id"]
-    files = [("files", (name, camera_photo(i, **kw), "image/jpeg")) for i, (name, kw) in enumerate(PHOTOS)]  # type: ignore[arg-type]
+    files = [("files", (name, camera_photo(i, **kw), "image/jpeg")) for i, (name, kw) in enumerate(PHOTOS)]
     resp = writer.post(f"/api/v1/collections/{cid}/images", files=files)
     assert resp.status_code == 202, resp.text
     return cid, {a["filename"]: a["image_id"] for a in resp.json()["accepted"]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -171,7 +172,7 @@ def test_hostile_values_become_none_and_spare_the_other_fields(
     tags: dict[str, dict[int, object]], expected: dict[str, object]
 ) -> None:
     meta = extract_metadata(_jpeg(ifd0=tags.get("ifd0"), exif=tags.get("exif"), gps=tags.get("gps")))
-    assert meta == PhotoMetadata(**expected)  # type: ignore[arg-type]
+    assert meta == replace(NO_METADATA, **expected)
 
 
 @pytest.mark.parametrize("case", corpus(), ids=lambda c: c.name)

@@ -164,7 +164,8 @@ def test_a_retried_upload_repairs_a_half_written_image(catalog: Catalog, pool: I
 def test_zip_members_keep_their_folder(catalog: Catalog, pool: ImagePool) -> None:
     archive = zipped({"Tết 2024/Huế/đầu năm.png": png((1, 2, 3)), "top.png": png((3, 2, 1))})
     out = _store(catalog, pool, [("album.zip", archive)])
-    folders = {a.filename: catalog.get_image(a.image_id).folder for a in out.accepted}  # type: ignore[union-attr]
+    records = {a.filename: catalog.get_image(a.image_id) for a in out.accepted}
+    folders = {name: r.folder if r is not None else "missing" for name, r in records.items()}
     assert folders == {"đầu năm.png": "Tết 2024/Huế", "top.png": None}
 
 
