@@ -1,7 +1,8 @@
 import type { Image } from "../api/types";
-import { formatTakenAt, groupByMonth, monthLabel } from "../catalog/format";
+import { groupByMonth, monthLabel } from "../catalog/format";
 import type { BrowseState } from "../hooks/useBrowse";
 import { useI18n } from "../i18n/I18n";
+import { ImageTile } from "./ImageTile";
 
 interface Props {
   browse: BrowseState;
@@ -57,31 +58,14 @@ export function BrowseView({ browse, onOpen }: Props) {
           </h3>
           <ul className="grid">
             {group.items.map((image) => (
-              <li key={image.image_id} className="result">
-                <button
-                  type="button"
-                  className="result-button"
-                  onClick={() => onOpen(image)}
-                  aria-label={t("openImage", { name: image.filename })}
-                >
-                  <img
-                    src={image.thumbnail_url}
-                    alt={image.filename}
-                    loading="lazy"
-                    decoding="async"
-                    width={256}
-                    height={256}
-                  />
-                  <span className="result-meta">
-                    <span className="result-name">{image.filename}</span>
-                  </span>
-                  {image.taken_at && (
-                    <span className="result-date">
-                      {formatTakenAt(lang, image.taken_at, image.taken_tz_offset_min)}
-                    </span>
-                  )}
-                </button>
-              </li>
+              <ImageTile
+                key={image.image_id}
+                filename={image.filename}
+                thumbnailUrl={image.thumbnail_url}
+                takenAt={image.taken_at}
+                takenTzOffsetMin={image.taken_tz_offset_min}
+                onOpen={() => onOpen(image)}
+              />
             ))}
           </ul>
         </section>

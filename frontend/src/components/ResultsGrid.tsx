@@ -1,7 +1,7 @@
 import type { MinScore, SearchResponse, SearchResult } from "../api/types";
-import { formatTakenAt } from "../catalog/format";
 import type { SearchState } from "../hooks/useSearch";
 import { useI18n } from "../i18n/I18n";
+import { ImageTile } from "./ImageTile";
 
 interface Props {
   title: string;
@@ -13,42 +13,26 @@ interface Props {
 }
 
 function ResultCard({ result, onOpen }: { result: SearchResult; onOpen: (r: SearchResult) => void }) {
-  const { t, lang, number } = useI18n();
+  const { t, number } = useI18n();
   const weak = result.match === "weak";
   return (
-    <li className={weak ? "result weak" : "result"}>
-      <button
-        type="button"
-        className="result-button"
-        onClick={() => onOpen(result)}
-        aria-label={t("openImage", { name: result.filename })}
-      >
-        <img
-          src={result.thumbnail_url}
-          alt={result.filename}
-          loading="lazy"
-          decoding="async"
-          width={256}
-          height={256}
-        />
-        <span className="result-meta">
-          <span className="result-name">{result.filename}</span>
-          {weak && (
-            <span className="badge weak-badge" title={t("weakMatchHint")}>
-              {t("weakMatch")}
-            </span>
-          )}
-          <span className="score" title={t("score")}>
-            {number(result.score, 3)}
-          </span>
+    <ImageTile
+      filename={result.filename}
+      thumbnailUrl={result.thumbnail_url}
+      takenAt={result.taken_at}
+      takenTzOffsetMin={result.taken_tz_offset_min}
+      className={weak ? "result weak" : "result"}
+      onOpen={() => onOpen(result)}
+    >
+      {weak && (
+        <span className="badge weak-badge" title={t("weakMatchHint")}>
+          {t("weakMatch")}
         </span>
-        {result.taken_at && (
-          <span className="result-date">
-            {formatTakenAt(lang, result.taken_at, result.taken_tz_offset_min)}
-          </span>
-        )}
-      </button>
-    </li>
+      )}
+      <span className="score" title={t("score")}>
+        {number(result.score, 3)}
+      </span>
+    </ImageTile>
   );
 }
 
