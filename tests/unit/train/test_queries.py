@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.support.scenes import TWO_YELLOW_STARS
 from vi_clip.text import strip_diacritics
 from vi_clip_train.captions import CaptionSampler, CaptionSampling, crop_caption, foil_caption
 from vi_clip_train.data import ImageRecord
@@ -25,17 +26,8 @@ from vi_clip_train.vishapes.queries import (
     sample_query,
     satisfies,
 )
-from vi_clip_train.vishapes.scene import Scene, SceneObject
+from vi_clip_train.vishapes.scene import Scene
 from vi_clip_train.vishapes.suites import SUITES, build_suite
-
-TWO_YELLOW_STARS = Scene(
-    "white",
-    (
-        SceneObject("star", "yellow", "small", "left"),
-        SceneObject("star", "yellow", "large", "center"),
-        SceneObject("circle", "red", "small", "top"),
-    ),
-)
 
 
 def test_counts_are_exact_and_bare_nouns_mean_at_least_one() -> None:

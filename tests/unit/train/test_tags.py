@@ -8,18 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.support.scenes import TWO_YELLOW_STARS
 from vi_clip_train.data import ImageRecord, load_records
 from vi_clip_train.tags import TagHead, TagVocab, TowerFeatures, scene_tags, tag_loss
-from vi_clip_train.vishapes.scene import Scene, SceneObject
-
-TWO_YELLOW_STARS = Scene(
-    "white",
-    (
-        SceneObject("star", "yellow", "small", "left"),
-        SceneObject("star", "yellow", "large", "center"),
-        SceneObject("circle", "red", "small", "top"),
-    ),
-)
 
 
 def test_scene_tags_name_shapes_colours_their_pairs_and_exact_counts() -> None:
