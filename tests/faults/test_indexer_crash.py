@@ -12,7 +12,7 @@ import pytest
 from deploy.harness.ready import wait_ready
 from deploy.stack import Stack
 from services.common.clients.indexer import IndexerClient
-from services.common.schemas.indexer import JobRequest, ObjectsSource
+from services.common.schemas.indexer import JobRequest, JobStatus, ObjectsSource
 from services.common.schemas.search import SearchParams
 from services.common.settings import StorageSettings
 from services.common.storage import open_store
@@ -59,10 +59,16 @@ async def test_sigkill_during_ingestion_loses_and_duplicates_nothing(
             for a, b in ((0, 100), (60, 180), (140, 240))
         ]
         mid_job_kills = 0
+        progress = 0
         for _ in range(KILLS):
-            await asyncio.sleep(rng.uniform(0.5, 2.5))
+            # Kill only once this worker life has made progress, a random moment into its work:
+            # a fixed sleep lands after the jobs end on a fast machine and before any work on a slow one.
+            progress = await _next_progress(client, jobs, progress)
+            if progress is None:
+                break
+            await asyncio.sleep(rng.uniform(0.0, 0.4))
             states = [(await client.job_status(j.job_id)).status for j in jobs]
-            mid_job_kills += any(s != "done" for s in states)
+            mid_job_kills += any(s not in ("done", "failed") for s in states)
             stack.kill_one("indexer")
             stack.start_one(indexer)
             stack.wait_healthy(indexer, 60)
@@ -86,3 +92,16 @@ async def test_sigkill_during_ingestion_loses_and_duplicates_nothing(
         found = [iid for _, iid in hits]
         assert len(found) == len(set(found)), "an image is searchable twice"
         assert set(found) == accepted
+
+
+async def _next_progress(client: IndexerClient, jobs: list[JobStatus], since: int) -> int | None:
+    """Wait until the jobs together count more finished items than `since`; None once all have ended."""
+    for _ in range(1200):
+        statuses = [await client.job_status(j.job_id) for j in jobs]
+        if all(s.status in ("done", "failed") for s in statuses):
+            return None
+        total = sum(s.done + s.failed for s in statuses)
+        if total > since:
+            return total
+        await asyncio.sleep(0.05)
+    raise AssertionError("the jobs made no progress in 60 s")
