@@ -1,4 +1,5 @@
-"""Encoder throughput: forwards by batch size, and the service under concurrent clients, batching on vs off.
+"""Encoder: forwards by batch size, a lone query on an idle service, and throughput under concurrent
+clients with batching on vs off.
 
     python -m bench.encoder_bench                      # CPU: vi-tiny, both tables
     python -m bench.encoder_bench --model vi-swin-b-phobert-base --device cuda --dtype bfloat16 \\
@@ -14,6 +15,7 @@ import argparse
 import asyncio
 import json
 import re
+import statistics
 import sys
 import tempfile
 import time
@@ -127,6 +129,47 @@ def concurrency_table(
     print(f"\nbatching ratio (on / off): {results[True] / results[False]:.1f}×")
 
 
+async def _sequential_p50_ms(url: str, requests: int) -> float:
+    """One client, one text per request, each sent when the last answered: what an idle service costs."""
+    host, port = url.removeprefix("http://").split(":")
+    conn = Connection(host, int(port), accept=NPY_FLOAT32)
+    times = []
+    try:
+        for i in range(requests + 20):  # 20 untimed: connection, caches, the model thread
+            body = json.dumps({"texts": [f"{TEXT} {i}"]}).encode()
+            start = time.perf_counter()
+            status, payload = await conn.post_json("/v1/embed/text", body)
+            if status != 200:
+                raise RuntimeError(f"{status}: {payload[:200]!r}")
+            if i >= 20:
+                times.append(time.perf_counter() - start)
+    finally:
+        conn.close()
+    return statistics.median(times) * 1000
+
+
+def idle_table(runner: ModelRunner, model: str, device: str, requests: int, torch_threads: int) -> None:
+    """A lone query against the in-process forward of one text, with and without a batching wait."""
+    print(f"\n## Idle: one text per request, one client, median of {requests}")
+    forward_ms = median_s(partial(runner.encode_texts, [TEXT]), max(requests, 50), warmup=10) * 1000
+    print("| path | p50 ms | above the forward |\n| --- | ---: | ---: |")
+    print(f"| in-process forward | {forward_ms:.2f} | – |")
+    for wait_ms in (0.0, 5.0):
+        env = {
+            "ENCODER_MODEL": model,
+            "ENCODER_DEVICE": device,
+            "ENCODER_MAX_WAIT_MS": str(wait_ms),
+            "ENCODER_TORCH_THREADS": str(torch_threads),
+            "ENCODER_LOG_LEVEL": "warning",
+            "STORAGE_LOCAL_ROOT": tempfile.mkdtemp(prefix="encoder-bench-"),
+        }
+        spec = service_specs(Ports(encoder=free_port()), env)[0]
+        with Stack([spec], cwd=str(REPO), echo=False).running(timeout_s=180):
+            wait_ready(spec.url, timeout_s=180)
+            p50 = asyncio.run(_sequential_p50_ms(spec.url, requests))
+        print(f"| service, ENCODER_MAX_WAIT_MS={wait_ms:g} | {p50:.2f} | +{p50 - forward_ms:.2f} ms |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -140,8 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images-only", action="store_true")
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--requests", type=int, default=1024, help="requests per batching mode")
-    parser.add_argument("--max-wait-ms", type=float, default=5.0)
+    parser.add_argument("--max-wait-ms", type=float, default=0.0)
     parser.add_argument("--torch-threads", type=int, default=0, help="0: torch's default")
+    parser.add_argument("--idle-requests", type=int, default=300, help="sequential requests, idle table")
     parser.add_argument("--skip-forwards", action="store_true")
     parser.add_argument("--skip-service", action="store_true")
     args = parser.parse_args(argv)
@@ -152,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         sizes = [int(s) for s in args.batch_sizes.split(",")]
         forward_table(build_runner(args), sizes, args.repeats, args.images_only)
     if not args.skip_service:
+        runner = build_runner(args)
+        idle_table(runner, args.model, args.device, args.idle_requests, args.torch_threads)
+        del runner
         concurrency_table(
             args.model, args.device, args.clients, args.requests, args.max_wait_ms, args.torch_threads
         )

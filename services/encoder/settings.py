@@ -34,7 +34,11 @@ class EncoderSettings(ServiceSettings):
     batching: bool = Field(True, description="Queue concurrent requests into shared forwards")
     max_batch: int = Field(64, ge=1, le=4096, description="Most items (texts or images) in one forward")
     max_wait_ms: float = Field(
-        5.0, ge=0, le=1000, description="How long a forward waits for more items once one is queued"
+        0.0,
+        ge=0,
+        le=1000,
+        description="How long a forward waits for more items once one is queued; 0: none, a batch is "
+        "what queued during the previous forward",
     )
     max_queue: int = Field(
         2048, ge=1, description="Items waiting per kind before requests are refused with 503 (bounds memory)"

@@ -86,6 +86,21 @@ async def test_a_lone_item_waits_at_most_max_wait(executor: ThreadPoolExecutor) 
     assert 0.04 <= elapsed < 1.0
 
 
+async def test_without_a_wait_the_next_batch_is_what_queued_during_the_forward(
+    executor: ThreadPoolExecutor,
+) -> None:
+    forward = Doubler(delay_s=0.2)
+    batcher, _ = _batcher(forward, executor, max_batch=8, max_wait_s=0)
+    first = asyncio.create_task(batcher.submit([1]))
+    await asyncio.sleep(0.05)  # the lone item is in its forward already: nothing waited for company
+    assert forward.sizes == [1]
+    rest = [asyncio.create_task(batcher.submit([i, 10 + i])) for i in range(2, 5)]
+    assert await first == [2]
+    assert await asyncio.gather(*rest) == [[2 * i, 20 + 2 * i] for i in range(2, 5)]
+    await batcher.stop()
+    assert forward.sizes == [1, 6]  # the three requests that came during the first forward share one
+
+
 async def test_a_full_queue_refuses_the_whole_request_before_queuing_it(executor: ThreadPoolExecutor) -> None:
     forward = Doubler(delay_s=0.2)
     batcher, metrics = _batcher(forward, executor, max_batch=2, max_queue=4)
