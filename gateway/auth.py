@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import SecretStr
 from starlette.requests import HTTPConnection
 
 from gateway.access import Caller, Role, key_id, parse_api_keys
 from services.common.errors import ApiError
+
+URL_LIFETIME_S = 3600  # what a signed URL promises from the moment it is handed out
 
 
 class Authenticator:
@@ -67,3 +70,9 @@ class Authenticator:
 
     def _signature(self, path: str, exp: str) -> str:
         return hmac.new(self._signing, f"{path}\n{exp}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def url_expiry(url: str) -> float:
+    """The `exp` a signed URL carries; an unsigned one (auth off) never expires."""
+    query = parse_qs(urlsplit(url).query)
+    return float(query["exp"][0]) if "exp" in query else float("inf")

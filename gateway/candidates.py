@@ -10,12 +10,11 @@ rather than exceed its byte budget, and says so, so one key's cost is bounded.
 from __future__ import annotations
 
 import struct
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
+from gateway.lru import LocalLRU
 from services.common.schemas.search import Hit
 
 _MAGIC = b"qc1"
@@ -131,33 +130,7 @@ def _is_hex(text: str) -> bool:
     return all(ch in "0123456789abcdef" for ch in text)
 
 
-class LocalCandidates:
+class LocalCandidates(LocalLRU[Candidates]):
     """The process's own LRU of recent lists, in front of the shared cache: the hot path needs no
     round trip, and a burst of identical queries while the shared cache is unreachable still
     costs one fan-out. Bounded by the bytes the lists would take encoded."""
-
-    def __init__(self, max_bytes: int, ttl_s: float) -> None:
-        self.max_bytes, self.ttl_s = max_bytes, ttl_s
-        self._items: OrderedDict[str, tuple[float, int, Candidates]] = OrderedDict()
-        self._bytes = 0
-
-    def get(self, key: str) -> Candidates | None:
-        item = self._items.get(key)
-        if item is None:
-            return None
-        if item[0] < time.monotonic():
-            self._drop(key)
-            return None
-        self._items.move_to_end(key)
-        return item[2]
-
-    def put(self, key: str, candidates: Candidates, size: int) -> None:
-        if key in self._items:
-            self._drop(key)
-        self._items[key] = (time.monotonic() + self.ttl_s, size, candidates)
-        self._bytes += size
-        while self._bytes > self.max_bytes and self._items:
-            self._drop(next(iter(self._items)))
-
-    def _drop(self, key: str) -> None:
-        self._bytes -= self._items.pop(key)[1]

@@ -11,15 +11,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from urllib.parse import parse_qs, urlsplit
 
 from gateway.api.routes.images import content_path, thumbnail_path
+from gateway.auth import URL_LIFETIME_S, url_expiry
 from gateway.resources import Resources
 from services.common.schemas.public import AlbumRef, Match, SearchResult
 from services.common.schemas.search import Hit
 
 SIGNED_URLS = 20_000  # URLs kept for reuse, each for as long as it has its full lifetime left
-URL_LIFETIME_S = 3600  # what a signed URL promises from the moment it is handed out
 
 
 def match(score: float, threshold: float | None) -> Match | None:
@@ -81,14 +80,8 @@ class Hydrator:
         sign = self.res.auth.sign
         url = sign(content_path(image_id), URL_LIFETIME_S)
         thumb = sign(thumbnail_path(image_id), URL_LIFETIME_S)
-        self._urls[image_id] = (min(_expiry(url), _expiry(thumb)), url, thumb)
+        self._urls[image_id] = (min(url_expiry(url), url_expiry(thumb)), url, thumb)
         self._urls.move_to_end(image_id)
         while len(self._urls) > SIGNED_URLS:
             self._urls.popitem(last=False)
         return url, thumb
-
-
-def _expiry(url: str) -> float:
-    """The `exp` a signed URL carries; an unsigned one (auth off) never expires."""
-    query = parse_qs(urlsplit(url).query)
-    return float(query["exp"][0]) if "exp" in query else float("inf")

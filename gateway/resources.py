@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 from gateway.access import CollectionDirectory
+from gateway.answers import AnswerCache
 from gateway.auth import Authenticator
 from gateway.image_pool import ImagePool
 from gateway.ratelimit import RateLimiter
@@ -38,6 +39,7 @@ class Resources:
         self.guarded_cache = GuardedCache(self.cache, s.cache_failure_threshold, s.cache_open_s)
         self.limiter = RateLimiter(self.settings.rate_limit_per_minute, self.guarded_cache)
         self.directory = CollectionDirectory(self.catalog)
+        self.answers = AnswerCache(self.signals, s.answer_cache_bytes, s.answer_cache_ttl_s)
 
     async def aclose(self) -> None:
         clients: list[Closable] = [self.encoder, self.indexer, *self.search]

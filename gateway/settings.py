@@ -75,6 +75,18 @@ class GatewaySettings(ServiceSettings):
     candidate_cache_max_bytes: int = Field(
         64 * 1024, ge=1024, description="Most bytes one query's cached candidate list may take"
     )
+    answer_cache_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=0,
+        description="Bytes of whole search answers each gateway process keeps, served again while "
+        "the search epoch holds (0: off)",
+    )
+    answer_cache_ttl_s: float = Field(
+        60.0,
+        gt=0,
+        description="Longest a kept answer is served; bounds how long a catalog edit whose epoch bump "
+        "was lost goes unseen",
+    )
     model_info_refresh_s: float = Field(
         10.0, gt=0, description="How long the gateway reuses the encoder's model version and threshold"
     )

@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import secrets
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Literal, cast
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from services.common.redis_client import reconnecting_redis
@@ -56,6 +58,16 @@ class IndexSignals(ABC):
     @abstractmethod
     def events(self) -> AsyncIterator[IndexEvent]:
         """Pushed events; a backend without push yields nothing (replicas poll instead)."""
+
+    async def epoch(self) -> bytes | None:
+        """A token that changes whenever anything a search answer depends on changes (an index
+        version, tombstones, a dropped collection, a catalog edit through `bump_epoch`), so one
+        read tells a cached answer still holds; None when this backend keeps no such token."""
+        return None
+
+    async def bump_epoch(self) -> None:
+        """Announce a change outside the index (the catalog): every cached answer is stale."""
+        return None
 
     async def aclose(self) -> None:
         return None
@@ -101,10 +113,28 @@ class RedisSignals(IndexSignals):
     def __init__(self, url: str, namespace: str, timeout_s: float = 0.25) -> None:
         self.url, self.prefix = url, f"timanh:{namespace}:"
         self.channel = self.prefix + EVENTS_CHANNEL
+        self.epoch_key = self.prefix + "search-epoch"
         self.client = reconnecting_redis(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
 
     def _key(self, cid: str, part: str) -> str:
         return f"{self.prefix}index:{cid}:{part}"
+
+    def _bump(self, pipe: Pipeline) -> None:
+        # A missing epoch (a new or flushed Redis) starts at a random value, never at a count
+        # that an answer cached before the flush could still carry.
+        pipe.set(self.epoch_key, str(secrets.randbits(62)), nx=True)
+        pipe.incr(self.epoch_key)
+
+    async def epoch(self) -> bytes | None:
+        value = cast(bytes | None, await self.client.get(self.epoch_key))
+        if value is None:
+            await self.bump_epoch()
+        return value
+
+    async def bump_epoch(self) -> None:
+        pipe = self.client.pipeline(transaction=True)
+        self._bump(pipe)
+        await pipe.execute()
 
     async def announce(self, event: IndexEvent) -> None:
         pipe = self.client.pipeline(transaction=True)
@@ -114,6 +144,7 @@ class RedisSignals(IndexSignals):
             pipe.set(self._key(event.collection_id, "tombgen"), event.value)
         else:
             pipe.delete(self._key(event.collection_id, "version"), self._key(event.collection_id, "tombgen"))
+        self._bump(pipe)
         pipe.publish(self.channel, event.model_dump_json())
         await pipe.execute()
 

@@ -13,7 +13,8 @@ from gateway import auth as auth_module
 from gateway import hydrate
 from gateway.auth import Authenticator
 from gateway.deps import Resources
-from gateway.hydrate import URL_LIFETIME_S, Hydrator
+from gateway.auth import URL_LIFETIME_S
+from gateway.hydrate import Hydrator
 
 HOUR = 3600
 

@@ -1,0 +1,120 @@
+"""Whole search answers kept in this process, served again while nothing they depend on changed.
+
+A repeated search is answered from the bytes of its earlier answer after one Redis read: the
+search epoch (`IndexSignals.epoch`), a token every index publish, tombstone, dropped
+collection and catalog edit changes. An answer is kept under the caller, the serving model's
+version and the request exactly as sent, with the epoch read before it was computed, so a
+change that lands while it is computed makes it stale at once; with no epoch to read (no
+Redis, or Redis failing) nothing is served from here. Only the `took_ms` of a kept answer is
+written anew (and `cached` reads true); its signed URLs are those of the first answer, kept no
+longer than they have their full lifetime left (gateway/hydrate.py), and a partial answer is
+never kept. `ttl_s` bounds how long a catalog edit whose epoch bump was lost can go unseen.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from redis.exceptions import RedisError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.access import Caller
+from gateway.auth import URL_LIFETIME_S, url_expiry
+from gateway.lru import LocalLRU
+from gateway.query import digest
+from services.common.index_signals import IndexSignals
+from services.common.schemas.public import SearchResponse
+
+log = logging.getLogger(__name__)
+_STAMP = b'"took_ms":0.0,"cached":true,'
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True)
+class Answer:
+    epoch: bytes
+    head: bytes  # the JSON body up to `took_ms`
+    tail: bytes  # and from the field after `cached` on
+
+    def body(self, took_ms: float) -> bytes:
+        return b'%s"took_ms":%.3f,"cached":true,%s' % (self.head, took_ms, self.tail)
+
+
+class AnswerCache:
+    def __init__(self, signals: IndexSignals, max_bytes: int, ttl_s: float) -> None:
+        self.signals = signals
+        self.enabled = max_bytes > 0
+        self._lru: LocalLRU[Answer] = LocalLRU(max_bytes, ttl_s)
+
+    @staticmethod
+    def key(caller: Caller, model_version: str, kind: str, request: str) -> str:
+        return digest(caller.id, caller.role.value, model_version, kind, request)
+
+    async def epoch(self) -> bytes | None:
+        """The current search epoch; None (serve nothing from here) when it cannot be read."""
+        if not self.enabled:
+            return None
+        try:
+            return await self.signals.epoch()
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.warning("search epoch unavailable, answering uncached: %s", exc)
+            return None
+
+    def get(self, key: str, epoch: bytes | None) -> Answer | None:
+        if epoch is None:
+            return None
+        answer = self._lru.get(key)
+        return answer if answer is not None and answer.epoch == epoch else None
+
+    def put(self, key: str, epoch: bytes | None, response: SearchResponse) -> None:
+        if epoch is None or response.partial:
+            return
+        data = response.model_copy(update={"took_ms": 0.0, "cached": True}).model_dump_json().encode()
+        head, stamp, tail = data.partition(_STAMP)
+        if not stamp:
+            return
+        expiries = [url_expiry(u) for r in response.results for u in (r.url, r.thumbnail_url)]
+        lifetime = min(expiries, default=float("inf")) - URL_LIFETIME_S - time.time()
+        if lifetime <= 0:
+            return
+        self._lru.put(key, Answer(epoch, head, tail), len(data), ttl_s=lifetime)
+
+    async def changed(self) -> None:
+        """After a catalog write: every kept answer, here and in other gateways, is stale."""
+        try:
+            await self.signals.bump_epoch()
+        except (RedisError, OSError, TimeoutError) as exc:
+            # Other gateways see the edit once their kept answers expire (`ttl_s`); this one now.
+            log.warning("search epoch not bumped, dropping this gateway's kept answers: %s", exc)
+            self._lru.clear()
+
+
+class StaleAnswersOnWrites:
+    """Every successful write through the API (POST, PATCH, PUT, DELETE, searches aside) makes
+    the kept answers stale before its response starts, so a client that edits a note, an album
+    or a collection and searches next sees its edit, whichever gateway answers. Index changes
+    bump the epoch where they are announced; this covers the catalog, for routes present and
+    future alike."""
+
+    def __init__(self, app: ASGIApp, search_prefix: str) -> None:
+        self.app = app
+        self.search_prefix = search_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in _WRITES
+            or scope.get("path", "").startswith(self.search_prefix)
+        ):
+            await self.app(scope, receive, send)
+            return
+        answers: AnswerCache = scope["app"].state.resources.answers
+
+        async def send_after_bump(message: Message) -> None:
+            if message["type"] == "http.response.start" and 200 <= message["status"] < 300:
+                await answers.changed()
+            await send(message)
+
+        await self.app(scope, receive, send_after_bump)
