@@ -25,13 +25,22 @@ from .vishapes.scene import Scene
 
 
 def scene_tags(scene: Scene) -> list[str]:
-    """What a ViShapes-vi picture holds, as tags: every shape, colour and shape+colour, and the
-    exact number of each shape (so "hai ngôi sao" has something to be learned from)."""
+    """What a ViShapes-vi picture holds, as tags, one for each thing a short query can ask: every
+    shape, colour, shape+colour and shape+colour+size ("hình tròn đỏ lớn"), and the exact number
+    of each shape and of each shape in each colour ("hai ngôi sao", "hai ngôi sao màu vàng").
+
+    Measured on vi-tiny trained with shape, colour, pair and per-shape count tags only: the
+    attribute queries that name a size were answered right at the top 0.69 of the time against
+    0.90 for those that do not, and coloured counts of two 0.55; the size and coloured-count
+    tags supervise exactly those."""
     tags: set[str] = set()
     shapes = Counter(o.shape for o in scene.objects)
+    coloured = Counter((o.shape, o.colour) for o in scene.objects)
     for o in scene.objects:
         tags |= {f"shape:{o.shape}", f"colour:{o.colour}", f"object:{o.shape}:{o.colour}"}
+        tags |= {f"size:{o.shape}:{o.size}", f"object:{o.shape}:{o.colour}:{o.size}"}
     tags |= {f"count:{shape}:{n}" for shape, n in shapes.items()}
+    tags |= {f"count:{shape}:{colour}:{n}" for (shape, colour), n in coloured.items()}
     return sorted(tags)
 
 

@@ -13,11 +13,15 @@ from vi_clip_train.data import ImageRecord, load_records
 from vi_clip_train.tags import TagHead, TagVocab, TowerFeatures, scene_tags, tag_loss
 
 
-def test_scene_tags_name_shapes_colours_their_pairs_and_exact_counts() -> None:
+def test_scene_tags_name_shapes_colours_sizes_and_exact_counts() -> None:
     tags = scene_tags(TWO_YELLOW_STARS)
     assert {"shape:star", "shape:circle", "colour:yellow", "colour:red"} <= set(tags)
     assert {"object:star:yellow", "object:circle:red", "count:star:2", "count:circle:1"} <= set(tags)
+    assert {"object:star:yellow:small", "object:star:yellow:large", "object:circle:red:small"} <= set(tags)
+    assert {"size:star:small", "size:star:large", "size:circle:small"} <= set(tags)
+    assert {"count:star:yellow:2", "count:circle:red:1"} <= set(tags)
     assert "object:star:red" not in tags and "count:star:1" not in tags
+    assert "size:circle:large" not in tags and "count:star:yellow:1" not in tags
 
 
 def test_vocab_drops_rare_tags_and_targets_mark_what_each_picture_holds() -> None:
