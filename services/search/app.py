@@ -67,7 +67,7 @@ def create_app(settings: SearchSettings) -> FastAPI:
         holder = IndexHolder(
             store, settings.shard_count, settings.held_shards, app.state.metrics.registry, loader
         )
-        engine = SearchEngine(holder, signals, searcher, settings.sync_timeout_s)
+        engine = SearchEngine(holder, signals, searcher, settings.sync_timeout_s, settings.inline_max_rows)
         app.state.runtime = SearchRuntime(engine, settings)
         app.state.readiness_checks += [
             storage_check(store),

@@ -20,10 +20,16 @@ log = logging.getLogger(__name__)
 
 class SearchEngine:
     def __init__(
-        self, holder: IndexHolder, signals: IndexSignals, executor: ThreadPoolExecutor, sync_timeout_s: float
+        self,
+        holder: IndexHolder,
+        signals: IndexSignals,
+        executor: ThreadPoolExecutor,
+        sync_timeout_s: float,
+        inline_max_rows: int = 0,
     ) -> None:
         self.holder, self.signals, self.executor = holder, signals, executor
         self.sync_timeout_s = sync_timeout_s
+        self.inline_max_rows = inline_max_rows
 
     async def freshen(self, cids: list[str]) -> None:
         """Read-your-writes: a version or deletion announced before this request is applied first."""
@@ -65,8 +71,14 @@ class SearchEngine:
                 chosen.append((cid, held, tomb | exclude if exclude else tomb))
         if params.include_ids is not None:
             _check_filterable(chosen)
-        loop = asyncio.get_running_loop()
-        results, candidates = await loop.run_in_executor(self.executor, _search, chosen, vectors, params)
+        # A small scan (measured on vi-tiny's 256-d vectors, one query: a Flat search of 1,000 rows
+        # 33 µs, the hand-off to a thread and back 55 µs) runs here; anything larger on a thread,
+        # so the event loop keeps answering while FAISS works.
+        if sum(held.rows for _, held, _ in chosen) * len(vectors) <= self.inline_max_rows:
+            results, candidates = _search(chosen, vectors, params)
+        else:
+            loop = asyncio.get_running_loop()
+            results, candidates = await loop.run_in_executor(self.executor, _search, chosen, vectors, params)
         return SearchResponse(
             results=results,
             index_versions={cid: held.manifest.version for cid, held, _ in chosen},

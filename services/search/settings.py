@@ -27,6 +27,12 @@ class SearchSettings(ServiceSettings):
     search_threads: int = Field(
         4, ge=1, le=256, description="Threads running FAISS searches off the event loop"
     )
+    inline_max_rows: int = Field(
+        4096,
+        ge=0,
+        description="A search over at most this many rows (times query vectors) runs on the event loop: "
+        "handing it to a thread costs more than the scan",
+    )
     faiss_threads: int = Field(
         0, ge=0, le=256, description="OpenMP threads of one FAISS call; 0 keeps FAISS's default"
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,6 +17,7 @@ from services.common.shards import Manifest, collection_index, read_current, tom
 from services.common.storage.local import LocalObjectStore
 from services.indexer.locks import FileLocks
 from services.indexer.publisher import BuildConfig, Publisher
+from services.search import engine as engine_module
 from services.search.engine import SearchEngine
 from services.search.holder import IndexHolder
 from tests.support.index_data import clustered, exact_top_k, ids_for, write_batches
@@ -126,3 +129,31 @@ async def test_model_change_rebuilds_without_mixing(store: LocalObjectStore, pub
     manifest = await publisher.publish(CID, "mv2")
     assert manifest is not None and manifest.model_version == "mv2" and manifest.count == 50
     assert all(b.startswith(f"vectors/{CID}/mv2/") for b in manifest.batches)
+
+
+async def test_a_small_scan_runs_on_the_event_loop_and_a_large_one_on_a_thread(
+    store: LocalObjectStore, publisher: Publisher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = clustered(505)
+    x, q = data[:500], data[500:]
+    ids = ids_for(500)
+    write_batches(store, CID, ids, x)
+    await publisher.publish(CID)
+    threads: list[str] = []
+    scan = engine_module._search
+
+    def recorded(*args: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return scan(*args)
+
+    monkeypatch.setattr(engine_module, "_search", recorded)
+    holder = IndexHolder(store, 4, [0, 1, 2, 3], CollectorRegistry(), ThreadPoolExecutor(1))
+    small = SearchEngine(
+        holder, StoreSignals(store), ThreadPoolExecutor(1, "faiss"), 10.0, inline_max_rows=500
+    )
+    params = SearchParams(collection_ids=[CID], k=10)
+    one = await small.search(q[:1], params)
+    five = await small.search(q, params)  # 5 queries × 500 rows: past the inline budget
+    assert threads == [threading.current_thread().name, "faiss_0"]
+    assert [h.image_id for h in one.results[0]] == exact_top_k(x, ids, q[:1], 10)[0]
+    assert [[h.image_id for h in r] for r in five.results] == exact_top_k(x, ids, q, 10)
