@@ -19,7 +19,9 @@ if TYPE_CHECKING:  # the planner's module imports this one (through hydrate and 
     from gateway.engine import QueryPlanner
 
 
-def get_resources(request: Request) -> Resources:
+# Dependencies are `async def` even when they do not await: FastAPI runs a plain `def` one on a
+# worker thread, a hand-off per dependency per request that costs more than what it does.
+async def get_resources(request: Request) -> Resources:
     resources: Resources = request.app.state.resources
     return resources
 
@@ -27,7 +29,7 @@ def get_resources(request: Request) -> Resources:
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
 
-def get_planner(request: Request) -> QueryPlanner:
+async def get_planner(request: Request) -> QueryPlanner:
     planner: QueryPlanner = request.app.state.planner
     return planner
 
@@ -40,7 +42,7 @@ API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="A
 BEARER = HTTPBearer(auto_error=False, description="The same API key as a bearer token")
 
 
-def current_caller(request: Request) -> Caller:
+def caller_of(request: Request) -> Caller:
     """The caller `ApiAuthMiddleware` authenticated before the request reached any route."""
     caller = request.scope.get("state", {}).get(CALLER_STATE)
     if not isinstance(caller, Caller):
@@ -48,13 +50,17 @@ def current_caller(request: Request) -> Caller:
     return caller
 
 
-def authenticate(
+async def current_caller(request: Request) -> Caller:
+    return caller_of(request)
+
+
+async def authenticate(
     request: Request,
     _key: Annotated[str | None, Security(API_KEY_HEADER)],
     _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
 ) -> Caller:
     """The `/api/v1` router's own dependency: documents the key and refuses a request without a caller."""
-    return current_caller(request)
+    return caller_of(request)
 
 
 Principal = Annotated[Caller, Depends(current_caller)]

@@ -23,7 +23,9 @@ class ModelSlot:
         return self.error or "model is loading"
 
 
-def get_service(request: Request) -> EncoderService:
+# Dependencies are `async def` even when they do not await: FastAPI runs a plain `def` one on a
+# worker thread, a hand-off per dependency per request that costs more than what it does.
+async def get_service(request: Request) -> EncoderService:
     """503 until the model is loaded (or forever, with the reason, if loading failed)."""
     slot: ModelSlot = request.app.state.model_slot
     if slot.service is None:

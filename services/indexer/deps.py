@@ -25,7 +25,9 @@ class IndexerRuntime:
     policy: SourcePolicy
 
 
-def get_runtime(request: Request) -> IndexerRuntime:
+# Dependencies are `async def` even when they do not await: FastAPI runs a plain `def` one on a
+# worker thread, a hand-off per dependency per request that costs more than what it does.
+async def get_runtime(request: Request) -> IndexerRuntime:
     runtime: IndexerRuntime = request.app.state.runtime
     return runtime
 
