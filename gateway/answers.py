@@ -13,6 +13,7 @@ never kept. `ttl_s` bounds how long a catalog edit whose epoch bump was lost can
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.access import Caller
 from gateway.auth import URL_LIFETIME_S, url_expiry
+from gateway.guard import CALLER_STATE
 from gateway.lru import LocalLRU
 from gateway.query import digest
 from services.common.index_signals import IndexSignals
@@ -29,6 +31,7 @@ from services.common.schemas.public import SearchResponse
 
 log = logging.getLogger(__name__)
 _STAMP = b'"took_ms":0.0,"cached":true,'
+KEEP_STATE = "keep_answer_as"
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -49,8 +52,12 @@ class AnswerCache:
         self._lru: LocalLRU[Answer] = LocalLRU(max_bytes, ttl_s)
 
     @staticmethod
-    def key(caller: Caller, model_version: str, kind: str, request: str) -> str:
-        return digest(caller.id, caller.role.value, model_version, kind, request)
+    def key(caller: Caller, model_version: str, kind: str, request: bytes) -> str:
+        h = hashlib.blake2b(
+            digest(caller.id, caller.role.value, model_version, kind).encode(), digest_size=16
+        )
+        h.update(request)
+        return h.hexdigest()
 
     async def epoch(self) -> bytes | None:
         """The current search epoch; None (serve nothing from here) when it cannot be read."""
@@ -118,3 +125,77 @@ class StaleAnswersOnWrites:
             await send(message)
 
         await self.app(scope, receive, send_after_bump)
+
+
+class ServeKeptAnswers:
+    """`POST /search` before routing: a kept answer goes out from here, after the one epoch read,
+    without the router, the dependencies or body validation; any other request (and every miss)
+    goes on to the route with its body replayed and, in the request state, the key and epoch the
+    route keeps its answer under. The key is the body's bytes as sent and its content type: an
+    answer is only ever kept after the route accepted that body."""
+
+    def __init__(self, app: ASGIApp, path: str) -> None:
+        self.app = app
+        self.path = path
+        self.route = _Route(path)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope.get("path") != self.path:
+            await self.app(scope, receive, send)
+            return
+        state = scope["app"].state
+        answers: AnswerCache = state.resources.answers
+        caller = scope.get("state", {}).get(CALLER_STATE)
+        if not answers.enabled or not isinstance(caller, Caller):
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        content_type = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
+        epoch = await answers.epoch()
+        info = await state.planner.model_info()
+        key = answers.key(caller, info.version, "text", content_type + b"\n" + body)
+        kept = answers.get(key, epoch)
+        if kept is not None:
+            scope["route"] = self.route  # what request metrics label it by
+            payload = kept.body(round((time.perf_counter() - start) * 1000, 3))
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": payload})
+            return
+        scope.setdefault("state", {})[KEEP_STATE] = KeepAs(key, epoch, info.version)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+@dataclass(frozen=True)
+class KeepAs:
+    """Where the route keeps its answer: the key and epoch read before it ran, the model version."""
+
+    key: str
+    epoch: bytes | None
+    model_version: str
+
+
+@dataclass(frozen=True)
+class _Route:
+    path: str

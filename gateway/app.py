@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from gateway.answers import StaleAnswersOnWrites
+from gateway.answers import ServeKeptAnswers, StaleAnswersOnWrites
 from gateway.api.routes import albums, collections, images, jobs, me, search
 from gateway.auth import Authenticator
 from gateway.deps import Resources, authenticate
@@ -142,6 +142,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     for module in (collections, albums, images, jobs, me, search):
         api.include_router(module.router)
     app.include_router(api)
+    app.add_middleware(ServeKeptAnswers, path=f"{API_PREFIX}/search")
     app.add_middleware(StaleAnswersOnWrites, search_prefix=f"{API_PREFIX}/search")
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(ApiAuthMiddleware)  # outside the body limit: 401 before 413

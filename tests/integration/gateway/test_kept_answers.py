@@ -56,6 +56,10 @@ def test_a_kept_answer_is_the_same_answer_stamped_anew(
     }
     took = second["took_ms"]
     assert isinstance(took, float) and took >= 0
+    again = writer.post("/api/v1/search", json=body)  # the raw reply of a kept answer
+    assert again.json()["cached"] is True
+    assert again.headers["content-type"] == "application/json"
+    assert again.headers["x-content-type-options"] == "nosniff"  # the service's own headers still apply
 
 
 def test_an_edit_and_a_deletion_show_on_the_next_search(
@@ -74,6 +78,12 @@ def test_an_edit_and_a_deletion_show_on_the_next_search(
     results = _search(writer, body)["results"]
     assert isinstance(results, list)
     assert ids[1] not in {r["image_id"] for r in results} and len(results) == 5
+
+
+def test_an_invalid_body_is_refused_every_time(writer: httpx.Client) -> None:
+    for _ in range(2):
+        resp = writer.post("/api/v1/search", json={"query": "hình tròn", "top_k": 0})
+        assert resp.status_code == 422 and resp.json()["error"]["code"] == "invalid_request"
 
 
 def test_another_caller_never_gets_a_kept_answer_of_someone_else(

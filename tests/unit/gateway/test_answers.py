@@ -64,7 +64,7 @@ def test_a_kept_answer_reads_as_the_response_with_only_took_ms_and_cached_new() 
 
 async def test_an_answer_holds_until_an_index_event_or_a_catalog_edit(signals: RedisSignals) -> None:
     answers = AnswerCache(signals, 1 << 20, 60)
-    key = answers.key(CALLER, "m1", "text", '{"query":"hình tròn"}')
+    key = answers.key(CALLER, "m1", "text", '{"query":"hình tròn"}'.encode())
     first = await answers.epoch()
     assert first is None  # a new epoch starts now; nothing is served until it can be read
     epoch = await answers.epoch()
@@ -72,7 +72,9 @@ async def test_an_answer_holds_until_an_index_event_or_a_catalog_edit(signals: R
     answers.put(key, epoch, _response())
     assert answers.get(key, await answers.epoch()) is not None
     assert (
-        answers.get(answers.key(Caller("key-2", Role.WRITE), "m1", "text", '{"query":"hình tròn"}'), epoch)
+        answers.get(
+            answers.key(Caller("key-2", Role.WRITE), "m1", "text", '{"query":"hình tròn"}'.encode()), epoch
+        )
         is None
     )
     await signals.announce(IndexEvent(type="tombstones", collection_id="c", value="2"))
