@@ -3,9 +3,11 @@
 A request puts its items on a queue and awaits one future per item. A single worker task takes
 what is waiting (up to `max_batch` items) and runs the forward on the model thread at once.
 While that forward runs, new items pile up, so under load the next batch fills without any
-waiting, and a lone item on an idle service runs immediately. `max_wait_s` > 0 makes a forward
-wait that long for company instead, which only pays when forwards are much slower than arrivals
-(a large model on a CPU); 0 is the default.
+waiting, and a lone item on an idle service runs immediately. Once forwards are shared (the
+service is busy) each waits a quarter of the last one's time for company, so requests still
+being read join it rather than forming a small batch of their own (vi-tiny, 64 clients on 2
+cores: mean batch 32 -> 64, 890 -> 1,018 requests/s). `max_wait_s` > 0 sets a floor on that
+wait; 0 is the default.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from services.encoder.metrics import EncoderMetrics
 
 log = logging.getLogger(__name__)
 
+BUSY_WAIT_SHARE = 0.25
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -57,6 +60,7 @@ class MicroBatcher(Generic[T, R]):
         self._queue: asyncio.Queue[_Pending[T, R]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._running: list[_Pending[T, R]] = []  # the batch in the forward now, failed too on stop
+        self._last_size, self._last_forward_s = 0, 0.0
 
     def start(self) -> None:
         self._worker = asyncio.create_task(self._run(), name=f"batcher-{self.kind}")
@@ -98,7 +102,11 @@ class MicroBatcher(Generic[T, R]):
         # Requests whose bodies were read in this same turn of the loop queue their items next:
         # one yield lets them join this forward instead of the next.
         await asyncio.sleep(0)
-        deadline = time.monotonic() + self.max_wait_s
+        # Under load (the last forward was shared) a forward waits a fraction of what the last one
+        # took for more company: requests still being read join it instead of forming a small
+        # batch of their own. A lone item on an idle service never waits.
+        wait = max(self.max_wait_s, BUSY_WAIT_SHARE * self._last_forward_s if self._last_size > 1 else 0.0)
+        deadline = time.monotonic() + wait
         while len(batch) < self.max_batch:
             if not self._queue.empty():
                 batch.append(self._queue.get_nowait())
@@ -132,7 +140,9 @@ class MicroBatcher(Generic[T, R]):
                 if not p.future.done():
                     p.future.set_exception(exc)
             return
-        self.metrics.forward_seconds.labels(self.kind).observe(time.perf_counter() - start)
+        took = time.perf_counter() - start
+        self._last_size, self._last_forward_s = len(live), took
+        self.metrics.forward_seconds.labels(self.kind).observe(took)
         self.metrics.batch_size.labels(self.kind).observe(len(live))
         self.metrics.items.labels(self.kind).inc(len(live))
         for p, result in zip(live, results, strict=True):

@@ -101,6 +101,20 @@ async def test_without_a_wait_the_next_batch_is_what_queued_during_the_forward(
     assert forward.sizes == [1, 6]  # the three requests that came during the first forward share one
 
 
+async def test_once_forwards_are_shared_the_next_one_waits_a_little_for_company(
+    executor: ThreadPoolExecutor,
+) -> None:
+    forward = Doubler(delay_s=0.4)
+    batcher, _ = _batcher(forward, executor, max_batch=8, max_wait_s=0)
+    assert await asyncio.gather(batcher.submit([1]), batcher.submit([2])) == [[2], [4]]  # one shared forward
+    first = asyncio.create_task(batcher.submit([3]))
+    await asyncio.sleep(0.02)  # well inside a quarter of the last forward's 0.4 s
+    second = asyncio.create_task(batcher.submit([4]))
+    assert await asyncio.gather(first, second) == [[6], [8]]
+    await batcher.stop()
+    assert forward.sizes == [2, 2]
+
+
 async def test_a_full_queue_refuses_the_whole_request_before_queuing_it(executor: ThreadPoolExecutor) -> None:
     forward = Doubler(delay_s=0.2)
     batcher, metrics = _batcher(forward, executor, max_batch=2, max_queue=4)
