@@ -1,5 +1,6 @@
 """`python -m bench` (`make bench`): every benchmark, its tables in bench/results/*.md, plots as
-PNG, and one bench/results/README.md that collects them.
+PNG, and one bench/results/README.md that collects them; then the figures of README.md's
+Benchmarks section are rendered again from those files (`python -m bench.readme`).
 
 Each benchmark runs as its own process, one after another (on a small machine two at once
 would measure each other). The settings keep the whole run near 15 minutes on 2 CPUs; the
@@ -11,14 +12,15 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import readme
 from bench.plots import bar_plot
+from bench.tables import number, rows
 
 RESULTS = Path("bench/results")
 
@@ -35,31 +37,13 @@ BENCHES = [
     Bench("machine", "Machine", ["-m", "bench.machine"], True),
     Bench("e2e", "End-to-end search", ["-m", "bench.e2e_bench"], True),
     Bench("ingest", "Ingestion", ["-m", "bench.ingest_bench"], True),
+    Bench("upload_stall", "Upload stall", ["-m", "bench.upload_stall"], True),
     Bench("encoder", "Encoder", ["-m", "bench.encoder_bench"], False),
     Bench("index", "Index", ["-m", "bench.index_bench"], True),
     Bench("deletes", "Deletions", ["-m", "bench.deletes_bench"], False),
     Bench("catalog", "Catalog", ["-m", "bench.catalog_bench", "--records", "1000000"], True),
     Bench("filtered_search", "Filtered search", ["-m", "bench.filtered_search_bench"], False),
 ]
-
-
-def rows(markdown: str, header_starts: str) -> list[list[str]]:
-    """Cells of the first Markdown table whose header row starts with `header_starts`."""
-    lines = markdown.splitlines()
-    for i, line in enumerate(lines):
-        if line.startswith(f"| {header_starts}"):
-            out = []
-            for row in lines[i + 2 :]:
-                if not row.startswith("|"):
-                    break
-                out.append([c.strip() for c in row.strip("|").split("|")])
-            return out
-    return []
-
-
-def number(cell: str) -> float | None:
-    match = re.match(r"[\d,.]+", cell)
-    return float(match.group().replace(",", "")) if match else None
 
 
 def plot_printed_tables() -> None:
@@ -129,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     plot_printed_tables()
     (RESULTS / "README.md").write_text(combined(durations))
     print(f"\nwrote {RESULTS}/README.md in {sum(durations.values()) / 60:.1f} min")
+    readme.main(["--write", "README.md"])  # the README's Benchmarks section, from the same files
+    print("refreshed the Benchmarks section of README.md")
     return 0
 
 

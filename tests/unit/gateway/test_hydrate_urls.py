@@ -11,9 +11,8 @@ from pydantic import SecretStr
 
 from gateway import auth as auth_module
 from gateway import hydrate
-from gateway.auth import Authenticator
+from gateway.auth import URL_LIFETIME_S, Authenticator
 from gateway.deps import Resources
-from gateway.auth import URL_LIFETIME_S
 from gateway.hydrate import Hydrator
 
 HOUR = 3600
