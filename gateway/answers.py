@@ -161,9 +161,14 @@ class ServeKeptAnswers:
         body = b"".join(chunks)
         content_type = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
         epoch = await answers.epoch()
-        info = await state.planner.model_info()
-        key = answers.key(caller, info.version, "text", content_type + b"\n" + body)
-        kept = answers.get(key, epoch)
+        keep: KeepAs | None = None
+        try:
+            version = (await state.planner.model_info()).version
+        except Exception:  # the encoder down: the route answers, with the API's own error for it
+            version = None
+        if version is not None:
+            keep = KeepAs(answers.key(caller, version, "text", content_type + b"\n" + body), epoch, version)
+        kept = answers.get(keep.key, epoch) if keep is not None else None
         if kept is not None:
             scope["route"] = self.route  # what request metrics label it by
             payload = kept.body(round((time.perf_counter() - start) * 1000, 3))
@@ -174,7 +179,8 @@ class ServeKeptAnswers:
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": payload})
             return
-        scope.setdefault("state", {})[KEEP_STATE] = KeepAs(key, epoch, info.version)
+        if keep is not None:
+            scope.setdefault("state", {})[KEEP_STATE] = keep
         replayed = False
 
         async def replay() -> Message:
