@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 
+from services.common.clients.keepalive import KeepAlivePool, Unsupported
 from services.common.schemas.health import Health, Readiness
 
 
@@ -42,6 +44,10 @@ class ServiceClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # The hot, idempotent POSTs (`fast=True`: a query's embedding, a replica's search) go over
+        # lean keep-alive connections (sent twice at worst); everything else through httpx.
+        plain = transport is None and base_url.startswith("http://")
+        self._fast = KeepAlivePool(self.base_url, timeout_s) if plain else None
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout_s),
@@ -49,14 +55,42 @@ class ServiceClient:
             transport=transport,
         )
 
-    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send one request; transport failures and 5xx become ServiceUnavailable, 4xx ServiceError."""
+    async def request(self, method: str, path: str, *, fast: bool = False, **kwargs: Any) -> httpx.Response:
+        """Send one request; transport failures and 5xx become ServiceUnavailable, 4xx ServiceError.
+        `fast`: an idempotent POST, which may go over a kept-alive connection (and be sent again)."""
+        resp = await self._send_fast(method, path, kwargs) if fast and self._fast is not None else None
+        if resp is None:
+            try:
+                resp = await self._http.request(method, path, **kwargs)
+            except httpx.TimeoutException as exc:
+                raise ServiceUnavailable(self.service, f"timed out on {method} {path}") from exc
+            except httpx.TransportError as exc:
+                raise ServiceUnavailable(self.service, f"unreachable ({type(exc).__name__})") from exc
+        return self._checked(method, path, resp)
+
+    async def _send_fast(self, method: str, path: str, kwargs: dict[str, Any]) -> httpx.Response | None:
+        """A POST of bytes or JSON over a kept-alive connection; None when it is not one of those."""
+        if method != "POST" or self._fast is None or not set(kwargs) <= {"content", "json", "headers"}:
+            return None
+        headers = dict(kwargs.get("headers") or {})
+        if "json" in kwargs:
+            body = json.dumps(kwargs["json"], ensure_ascii=False, separators=(",", ":")).encode()
+            headers.setdefault("Content-Type", "application/json")
+        else:
+            content = kwargs.get("content", b"")
+            if not isinstance(content, bytes):
+                return None
+            body = content
         try:
-            resp = await self._http.request(method, path, **kwargs)
-        except httpx.TimeoutException as exc:
+            return await self._fast.post(path, body, headers)
+        except Unsupported:
+            return None
+        except TimeoutError as exc:
             raise ServiceUnavailable(self.service, f"timed out on {method} {path}") from exc
-        except httpx.TransportError as exc:
+        except OSError as exc:
             raise ServiceUnavailable(self.service, f"unreachable ({type(exc).__name__})") from exc
+
+    def _checked(self, method: str, path: str, resp: httpx.Response) -> httpx.Response:
         if resp.status_code >= 500:
             raise ServiceUnavailable(self.service, f"{method} {path} answered {resp.status_code}")
         if resp.status_code >= 400:
@@ -79,4 +113,6 @@ class ServiceClient:
         return Readiness.model_validate(resp.json())
 
     async def aclose(self) -> None:
+        if self._fast is not None:
+            await self._fast.aclose()
         await self._http.aclose()

@@ -6,6 +6,7 @@ import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import numpy as np
@@ -72,12 +73,12 @@ class EncoderClient(ServiceClient):
     async def embed_texts(self, texts: Sequence[str]) -> tuple[np.ndarray, str]:
         """float32 [N, D] unit vectors and the version of the model that made them."""
         resp = await self.request(
-            "POST", "/v1/embed/text", json={"texts": list(texts)}, headers={"Accept": self._accept}
+            "POST", "/v1/embed/text", fast=True, json={"texts": list(texts)}, headers={"Accept": self._accept}
         )
         vectors, version, _ = self._decode(resp)
         return vectors, version
 
-    async def _embed_images(self, **kwargs: object) -> ImageEmbeddings:
+    async def _embed_images(self, **kwargs: Any) -> ImageEmbeddings:
         resp = await self.request("POST", "/v1/embed/image", headers={"Accept": self._accept}, **kwargs)
         vectors, version, errors = self._decode(resp)
         return ImageEmbeddings(vectors, version, errors)
@@ -96,7 +97,7 @@ class EncoderClient(ServiceClient):
         """Embed images the encoder reads from object storage by key."""
         return await self._tolerant(len(keys), json={"keys": list(keys)})
 
-    async def _tolerant(self, count: int, **kwargs: object) -> ImageEmbeddings:
+    async def _tolerant(self, count: int, **kwargs: Any) -> ImageEmbeddings:
         """A one-image request's 4xx back into a per-image error (row size from `/v1/model`)."""
         try:
             return await self._embed_images(**kwargs)

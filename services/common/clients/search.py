@@ -33,6 +33,7 @@ class SearchClient(ServiceClient):
         resp = await self.request(
             "POST",
             "/v1/search",
+            fast=True,
             content=encode_search(vectors, params),
             headers={"Content-Type": SEARCH_MSGPACK},
         )
