@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 from bench.tables import number, records, rows, table_lines
+from deploy.readme_section import MarkedSection
 
 START = "<!-- bench-results:start -->"
 END = "<!-- bench-results:end -->"
@@ -420,41 +420,21 @@ def render(folder: Path = RESULTS) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def readme_section(text: str) -> str:
-    """The text between the markers; a `ValueError` when they are missing or out of order."""
-    start, end = text.find(START), text.find(END)
-    if start < 0 or end < start:
-        raise ValueError(f"the README has no {START} … {END} section")
-    return text[start + len(START) : end].strip("\n") + "\n"
-
-
-def replace_section(text: str, section: str) -> str:
-    readme_section(text)  # validates the markers
-    start, end = text.index(START) + len(START), text.index(END)
-    return f"{text[:start]}\n{section}{text[end:]}"
+SECTION = MarkedSection(START, END)
+readme_section = SECTION.read
+replace_section = SECTION.replace
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--write", type=Path, metavar="README", help="replace the text between the markers")
-    group.add_argument("--check", type=Path, metavar="README", help="exit 1 when the figures are stale")
+    SECTION.add_arguments(parser, "figures")
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder of the result files")
     args = parser.parse_args(argv)
-    section = render(args.results)
-    if args.write:
-        args.write.write_text(replace_section(args.write.read_text(encoding="utf-8"), section), "utf-8")
-    elif args.check:
-        if readme_section(args.check.read_text(encoding="utf-8")) != section:
-            print(
-                f"{args.check}: the Benchmarks figures differ from {args.results}/*.md; run: "
-                f"python -m bench.readme --write {args.check}",
-                file=sys.stderr,
-            )
-            return 1
-    else:
-        sys.stdout.write(section)
-    return 0
+    stale = (
+        f"the Benchmarks figures differ from {args.results}/*.md; run: "
+        f"python -m bench.readme --write {args.check or args.write}"
+    )
+    return SECTION.run(args, render(args.results), stale)
 
 
 if __name__ == "__main__":

@@ -18,18 +18,18 @@ import importlib
 import importlib.util
 import inspect
 import pkgutil
-import sys
 import types
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
 from typing import Any, Literal, TypeGuard
 
 from pydantic import AliasChoices, BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings
+
+from deploy.readme_section import MarkedSection
 
 START = "<!-- settings-table:start -->"
 END = "<!-- settings-table:end -->"
@@ -158,40 +158,18 @@ def markdown_table(rows: list[EnvVar] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def readme_section(text: str) -> str:
-    """The text between the markers; a `ValueError` when they are missing or out of order."""
-    start, end = text.find(START), text.find(END)
-    if start < 0 or end < start:
-        raise ValueError(f"the README has no {START} … {END} section")
-    return text[start + len(START) : end].strip("\n") + "\n"
-
-
-def replace_section(text: str, table: str) -> str:
-    readme_section(text)  # validates the markers
-    start, end = text.index(START) + len(START), text.index(END)
-    return f"{text[:start]}\n{table}{text[end:]}"
+SECTION = MarkedSection(START, END)
+readme_section = SECTION.read
+replace_section = SECTION.replace
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--write", type=Path, metavar="README", help="replace the table between the markers")
-    group.add_argument("--check", type=Path, metavar="README", help="exit 1 when the table is stale")
+    SECTION.add_arguments(parser, "table")
     args = parser.parse_args(argv)
-    table = markdown_table()
-    if args.write:
-        args.write.write_text(replace_section(args.write.read_text(encoding="utf-8"), table), "utf-8")
-    elif args.check:
-        if readme_section(args.check.read_text(encoding="utf-8")) != table:
-            print(
-                f"{args.check}: configuration table is stale; run: python -m deploy.settings_table "
-                f"--write {args.check}",
-                file=sys.stderr,
-            )
-            return 1
-    else:
-        sys.stdout.write(table)
-    return 0
+    target = args.check or args.write
+    stale = f"configuration table is stale; run: python -m deploy.settings_table --write {target}"
+    return SECTION.run(args, markdown_table(), stale)
 
 
 if __name__ == "__main__":
