@@ -19,6 +19,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -104,6 +106,24 @@ async def _load(url: str, clients: int, requests: int) -> tuple[float, float]:
     return (requests // clients) * clients / elapsed, items / max(forwards, 1)
 
 
+@contextmanager
+def _encoder(model: str, device: str, torch_threads: int, max_wait_ms: float, **env: str) -> Iterator[str]:
+    """An encoder service process on a free port, ready; its URL."""
+    settings = {
+        "ENCODER_MODEL": model,
+        "ENCODER_DEVICE": device,
+        "ENCODER_MAX_WAIT_MS": str(max_wait_ms),
+        "ENCODER_TORCH_THREADS": str(torch_threads),
+        "ENCODER_LOG_LEVEL": "warning",
+        "STORAGE_LOCAL_ROOT": tempfile.mkdtemp(prefix="encoder-bench-"),
+        **env,
+    }
+    spec = service_specs(Ports(encoder=free_port()), settings)[0]
+    with Stack([spec], cwd=str(REPO), echo=False).running(timeout_s=180):
+        wait_ready(spec.url, timeout_s=180)
+        yield spec.url
+
+
 def concurrency_table(
     model: str, device: str, clients: int, requests: int, max_wait_ms: float, torch_threads: int
 ) -> None:
@@ -111,19 +131,10 @@ def concurrency_table(
     print("| batching | requests/s | mean batch |\n| --- | ---: | ---: |")
     results = {}
     for batching in (True, False):
-        env = {
-            "ENCODER_MODEL": model,
-            "ENCODER_DEVICE": device,
-            "ENCODER_BATCHING": str(batching).lower(),
-            "ENCODER_MAX_WAIT_MS": str(max_wait_ms),
-            "ENCODER_TORCH_THREADS": str(torch_threads),
-            "ENCODER_LOG_LEVEL": "warning",
-            "STORAGE_LOCAL_ROOT": tempfile.mkdtemp(prefix="encoder-bench-"),
-        }
-        spec = service_specs(Ports(encoder=free_port()), env)[0]
-        with Stack([spec], cwd=str(REPO), echo=False).running(timeout_s=180):
-            wait_ready(spec.url, timeout_s=180)
-            rate, batch = asyncio.run(_load(spec.url, clients, requests))
+        with _encoder(
+            model, device, torch_threads, max_wait_ms, ENCODER_BATCHING=str(batching).lower()
+        ) as url:
+            rate, batch = asyncio.run(_load(url, clients, requests))
         results[batching] = rate
         print(f"| {'on' if batching else 'off'} | {rate:,.1f} | {batch:.1f} |")
     print(f"\nbatching ratio (on / off): {results[True] / results[False]:.1f}×")
@@ -155,18 +166,8 @@ def idle_table(runner: ModelRunner, model: str, device: str, requests: int, torc
     print("| path | p50 ms | above the forward |\n| --- | ---: | ---: |")
     print(f"| in-process forward | {forward_ms:.2f} | – |")
     for wait_ms in (0.0, 5.0):
-        env = {
-            "ENCODER_MODEL": model,
-            "ENCODER_DEVICE": device,
-            "ENCODER_MAX_WAIT_MS": str(wait_ms),
-            "ENCODER_TORCH_THREADS": str(torch_threads),
-            "ENCODER_LOG_LEVEL": "warning",
-            "STORAGE_LOCAL_ROOT": tempfile.mkdtemp(prefix="encoder-bench-"),
-        }
-        spec = service_specs(Ports(encoder=free_port()), env)[0]
-        with Stack([spec], cwd=str(REPO), echo=False).running(timeout_s=180):
-            wait_ready(spec.url, timeout_s=180)
-            p50 = asyncio.run(_sequential_p50_ms(spec.url, requests))
+        with _encoder(model, device, torch_threads, wait_ms) as url:
+            p50 = asyncio.run(_sequential_p50_ms(url, requests))
         print(f"| service, ENCODER_MAX_WAIT_MS={wait_ms:g} | {p50:.2f} | +{p50 - forward_ms:.2f} ms |")
 
 
