@@ -51,6 +51,18 @@ async def top_ids(engines: list[SearchEngine], q: np.ndarray, k: int = 10, **kw:
     return [[iid for _, iid in sorted(m, key=lambda h: (-h[0], h[1]))[:k]] for m in merged]
 
 
+async def _published_500(
+    store: LocalObjectStore, publisher: Publisher
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """500 clustered vectors published as one version, and 5 held-out queries."""
+    data = clustered(505)
+    x, q = data[:500], data[500:]
+    ids = ids_for(500)
+    write_batches(store, CID, ids, x)
+    await publisher.publish(CID)
+    return x, q, ids
+
+
 async def test_flat_replicas_equal_brute_force_and_deltas_keep_other_segments(
     store: LocalObjectStore, publisher: Publisher
 ) -> None:
@@ -76,11 +88,7 @@ async def test_flat_replicas_equal_brute_force_and_deltas_keep_other_segments(
 async def test_deletes_apply_at_once_and_fold_into_counts(
     store: LocalObjectStore, publisher: Publisher
 ) -> None:
-    data = clustered(505)
-    x, q = data[:500], data[500:]
-    ids = ids_for(500)
-    write_batches(store, CID, ids, x)
-    await publisher.publish(CID)
+    _, q, _ = await _published_500(store, publisher)
     engines = [engine_for(store, [0, 1, 2, 3])]
     victim = (await top_ids(engines, q[:1]))[0][0]
     store.put(tombstone_key(CID, victim), b"")
@@ -134,11 +142,7 @@ async def test_model_change_rebuilds_without_mixing(store: LocalObjectStore, pub
 async def test_a_small_scan_runs_on_the_event_loop_and_a_large_one_on_a_thread(
     store: LocalObjectStore, publisher: Publisher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data = clustered(505)
-    x, q = data[:500], data[500:]
-    ids = ids_for(500)
-    write_batches(store, CID, ids, x)
-    await publisher.publish(CID)
+    x, q, ids = await _published_500(store, publisher)
     threads: list[str] = []
     scan = engine_module._search
 
