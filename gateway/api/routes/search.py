@@ -43,7 +43,7 @@ async def search(
     caller: Principal,
     planner: PlannerDep,
 ) -> SearchResponse:
-    """A repeated search is answered before it gets here (gateway/answers.py); this keeps the answer."""
+    # A repeated search is answered before it gets here (gateway/answers.py); this keeps the answer.
     query = normalize_query(body.query)
     page = await _scoped(_page_of(body), res, caller)
     outcome = await planner.search_text(query, page)
