@@ -11,6 +11,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
+# Tesseract and its Vietnamese model, for the words in pictures (OCR).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-vie \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies only (see encoder.Dockerfile for the placeholder README).
 COPY pyproject.toml constraints.txt ./
 RUN touch README.md \

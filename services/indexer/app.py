@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from imaging.ocr import OcrBudget
 from services.common.app import create_service_app
 from services.common.cache import open_cache
 from services.common.catalog import open_catalog
@@ -24,6 +25,7 @@ from services.indexer.deps import IndexerRuntime
 from services.indexer.encoding import EncoderEmbedder
 from services.indexer.ingest import Ingestor
 from services.indexer.locks import open_locks
+from services.indexer.ocr import OcrRunner
 from services.indexer.publisher import BuildConfig, Publisher
 from services.indexer.queue import open_queue
 from services.indexer.routes import router
@@ -42,6 +44,12 @@ def build_config(settings: IndexerSettings) -> BuildConfig:
         delta_max_fraction=settings.delta_max_fraction,
         tombstone_max_fraction=settings.tombstone_max_fraction,
         version_gc_grace_s=settings.version_gc_grace_s,
+    )
+
+
+def ocr_budget(settings: IndexerSettings) -> OcrBudget:
+    return OcrBudget(
+        seconds=settings.ocr_seconds, max_pixels=settings.ocr_max_pixels, language=settings.ocr_language
     )
 
 
@@ -74,6 +82,8 @@ def create_app(settings: IndexerSettings) -> FastAPI:
         policy = SourcePolicy(
             settings.import_roots, bucket, settings.import_prefixes, settings.max_image_bytes
         )
+        ocr = OcrRunner(catalog, ocr_budget(settings), settings.ocr_workers, enabled=settings.ocr_enabled)
+        await ocr.start()
         ingestor = Ingestor(
             catalog,
             EncoderEmbedder(encoder),
@@ -82,6 +92,7 @@ def create_app(settings: IndexerSettings) -> FastAPI:
             signals,
             batch_size=settings.batch_size,
             policy=policy,
+            ocr=ocr,
         )
         app.state.runtime = IndexerRuntime(store, queue, publisher, deleter, catalog, policy)
 
@@ -95,6 +106,7 @@ def create_app(settings: IndexerSettings) -> FastAPI:
             cache_check(cache, required=redis_url is not None),
             peer_check(encoder),
             Check(f"queue:{queue.name}", queue_ok),
+            ocr.check(),
         ]
         workers = [
             Worker(consumer_name(n), queue, ingestor, settings.max_deliveries)
@@ -104,7 +116,7 @@ def create_app(settings: IndexerSettings) -> FastAPI:
         try:
             yield
         finally:
-            await shut_down(tasks, [deleter, gc, encoder, cache, queue, signals, locks, catalog, store])
+            await shut_down(tasks, [ocr, deleter, gc, encoder, cache, queue, signals, locks, catalog, store])
 
     app = create_service_app(
         service="indexer",

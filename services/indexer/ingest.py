@@ -30,6 +30,7 @@ from services.common.shards import (
     tombstone_prefix,
     vector_batch_key,
 )
+from services.indexer.ocr import OcrRunner
 from services.indexer.publisher import CollectionDeleted, Publisher
 from services.indexer.purge import apurge_collection
 from services.indexer.queue import BatchResult, Claimed, JobQueue
@@ -65,10 +66,11 @@ class Ingestor:
         *,
         batch_size: int,
         policy: SourcePolicy,
+        ocr: OcrRunner | None = None,
     ) -> None:
         self.catalog, self.store, self.embedder = catalog, catalog.store, embedder
         self.publisher, self.queue, self.signals = publisher, queue, signals
-        self.batch_size, self.policy = batch_size, policy
+        self.batch_size, self.policy, self.ocr = batch_size, policy, ocr
 
     async def run(self, claimed: Claimed, beat: Callable[[], Awaitable[None]]) -> JobStatus:
         req, job_id = claimed.request, claimed.job_id
@@ -171,6 +173,8 @@ class Ingestor:
             key = vector_batch_key(cid, emb.model_version, f"{claimed.job_id}-{n:05d}")
             await self.store.aput(key, pack_vectors([iid for iid, _ in ok], vectors))
             await self._revive(cid, [iid for iid, _ in ok], tomb)
+            if self.ocr is not None:  # read beside the job, which goes on without waiting
+                self.ocr.submit(cid, [iid for iid, _ in ok])
         return BatchResult(done=len(ok), failed=len(errors), errors=errors), emb.model_version
 
     async def _revive(self, cid: str, ids: list[str], tomb: set[str]) -> None:

@@ -60,6 +60,11 @@ class IndexerSettings(ServiceSettings):
         7 * 24 * 3600, ge=60, description="How long a job's status stays readable in the Redis job queue"
     )
     encoder_timeout_s: float = Field(120.0, gt=0, description="Timeout of one bulk encoder call")
+    ocr_enabled: bool = Field(True, description="Read the words in each indexed image (Tesseract)")
+    ocr_language: str = Field("vie", description="Tesseract languages of OCR (`vie`, `vie+eng`)")
+    ocr_seconds: float = Field(10.0, gt=0, description="Seconds OCR may spend on one image")
+    ocr_max_pixels: int = Field(4_000_000, ge=10_000, description="Larger images are downscaled before OCR")
+    ocr_workers: int = Field(1, ge=1, le=64, description="Threads that run OCR beside the job workers")
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
 
     def insecure_settings(self) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from services.common.catalog.curation import UNCHANGED
 from services.common.catalog.engine import Sessions, open_engine
+from services.common.catalog.folding import fold_text, keyword_tokens
 from services.common.catalog.keys import (
     clean_filename,
     clean_folder,
@@ -22,6 +23,8 @@ from services.common.catalog.records import (
     CollectionRecord,
     ImageDetail,
     ImageRecord,
+    ImageText,
+    KeywordHit,
     Page,
     TagCount,
 )
@@ -53,14 +56,18 @@ __all__ = [
     "CollectionRecord",
     "ImageDetail",
     "ImageRecord",
+    "ImageText",
     "InvalidCursor",
+    "KeywordHit",
     "Page",
     "TagCount",
     "clean_filename",
     "clean_folder",
     "collection_backup_key",
+    "fold_text",
     "image_id_for",
     "image_key",
+    "keyword_tokens",
     "open_catalog",
     "thumbnail_key",
 ]

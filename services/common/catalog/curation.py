@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, null, select, union_all
 from sqlalchemy.orm import Session
 
 from services.common.catalog.engine import Sessions, upsert
+from services.common.catalog.keywords import refresh_keywords
 from services.common.catalog.models import AlbumImageRow, AlbumRow, ImageRow, TagRow
 from services.common.catalog.records import (
     AlbumRecord,
@@ -122,6 +123,7 @@ class Curation:
                 s.execute(upsert(self.sessions.dialect, TagRow).values(rows).on_conflict_do_nothing())
             if removed:
                 s.execute(delete(TagRow).where(TagRow.image_id == image_id, TagRow.tag.in_(removed)))
+            refresh_keywords(s, self.sessions.dialect, image_id)
         return True
 
     def set_note(self, image_id: str, note: str | None) -> bool:

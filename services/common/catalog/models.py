@@ -130,3 +130,33 @@ class TagRow(Base):
     tag: Mapped[str] = mapped_column(String(100), primary_key=True)
 
     __table_args__ = (Index(None, "tag", "image_id"),)
+
+
+class ImageTextRow(Base):
+    """An image's words: what OCR read in it, and `folded`, the keyword document over that text, the
+    filename, the folder, the tags and the note (accents folded, see `folding.py`). The full-text
+    index over `folded` lives beside the table (`SEARCH_INDEX_OBJECTS`): an FTS5 table kept by
+    triggers on SQLite, an expression GIN index on PostgreSQL. `id` is the FTS5 row id."""
+
+    __tablename__ = "image_text"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    image_id: Mapped[str] = mapped_column(ForeignKey("images.image_id", ondelete="CASCADE"), unique=True)
+    collection_id: Mapped[str] = mapped_column(String(64))
+    ocr_text: Mapped[str | None] = mapped_column(Text)
+    ocr_confidence: Mapped[float | None] = mapped_column(Float)
+    ocr_engine: Mapped[str | None] = mapped_column(String(64))
+    ocr_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    folded: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index(None, "collection_id"),)
+
+
+# What the keyword index adds outside the models (migration 0002); schema comparisons leave these out.
+SEARCH_INDEX_OBJECTS = frozenset({"image_text_fts", "ix_image_text_folded_tsv"})
+
+
+def outside_models(name: str | None) -> bool:
+    """Whether a table or index of that name belongs to the keyword index (FTS5 keeps shadow tables
+    named after its own)."""
+    return name is not None and any(name == o or name.startswith(o + "_") for o in SEARCH_INDEX_OBJECTS)

@@ -75,3 +75,23 @@ class Page(BaseModel, Generic[T]):
 
     items: list[T]
     next_cursor: str | None = None
+
+
+class ImageText(BaseModel):
+    """What OCR read in an image, and with which engine when."""
+
+    image_id: str
+    text: str
+    confidence: float  # mean word confidence, 0-100
+    engine: str
+    ocr_at: datetime
+
+
+class KeywordHit(BaseModel):
+    """An image whose words hold every query word: its score (higher is better, comparable within one
+    answer only) and a snippet of the text that matched, with its accents."""
+
+    image_id: str
+    collection_id: str
+    score: float
+    snippet: str

@@ -36,6 +36,7 @@ from services.common.catalog.keys import (
     image_key,
     thumbnail_key,
 )
+from services.common.catalog.keywords import KeywordSearch, refresh_keywords
 from services.common.catalog.models import CollectionRow, ImageRow
 from services.common.catalog.paging import decode_cursor, encode_cursor
 from services.common.catalog.records import CollectionRecord, ImageRecord, Page
@@ -60,7 +61,7 @@ def _seen_by(viewer: str) -> ColumnElement[bool]:
     return CollectionRow.owner.is_(None) | (CollectionRow.owner == viewer)
 
 
-class Catalog(Browsing, Curation, Filtering):
+class Catalog(Browsing, Curation, Filtering, KeywordSearch):
     """The one door to collections and images: rows in the database, bytes in `store`."""
 
     def __init__(self, store: ObjectStore, sessions: Sessions) -> None:
@@ -273,6 +274,9 @@ class Catalog(Browsing, Curation, Filtering):
             )
         elif changes:
             s.execute(update(ImageRow).where(ImageRow.image_id == row["image_id"]).values(**changes))
+        else:
+            return
+        refresh_keywords(s, self.sessions.dialect, str(row["image_id"]))
 
     def get_image(self, image_id: str) -> ImageRecord | None:
         with self.sessions.read() as s:

@@ -17,10 +17,12 @@ from sqlalchemy import inspect
 from deploy.harness.postgres import database
 from services.common.catalog.engine import open_engine
 from services.common.catalog.migrate import pending, upgrade
-from services.common.catalog.models import Base
+from services.common.catalog.models import Base, outside_models
 from tests.conftest import CATALOG_BACKENDS
 
 REPO = Path(__file__).resolve().parents[3]
+# The keyword index's FTS5 tables and expression index are made by hand in its migration.
+COMPARE = {"include_name": lambda name, type_, parents: not outside_models(name)}
 
 
 @pytest.fixture(params=CATALOG_BACKENDS)
@@ -40,8 +42,8 @@ def test_migrations_from_empty_match_the_models(empty_url: str) -> None:
         upgrade(engine)
         assert not pending(engine)
         with engine.connect() as conn:
-            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
-            tables = set(inspect(conn).get_table_names())
+            assert compare_metadata(MigrationContext.configure(conn, opts=COMPARE), Base.metadata) == []
+            tables = {t for t in inspect(conn).get_table_names() if not outside_models(t)}
         assert tables == {*Base.metadata.tables, "alembic_version"}
         upgrade(engine)  # nothing left to do: a second start-up changes nothing
     finally:
@@ -71,6 +73,6 @@ def test_concurrent_start_ups_migrate_once(empty_url: str, tmp_path: Path) -> No
     try:
         assert not pending(engine)
         with engine.connect() as conn:
-            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+            assert compare_metadata(MigrationContext.configure(conn, opts=COMPARE), Base.metadata) == []
     finally:
         engine.dispose()

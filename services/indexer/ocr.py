@@ -1,0 +1,80 @@
+"""OCR of indexed images, beside ingestion: once a batch's vectors are stored, its images are read
+by Tesseract on a thread pool of their own, and their words written to the catalog.
+
+A job never waits for OCR nor fails because of it: a missing Tesseract turns OCR off (and says so
+in `/readyz`, a check that does not fail readiness), and an image OCR cannot read is logged and
+left without text. An image already read by the same engine is not read again, so a job run twice
+costs one OCR.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from imaging.decoding import decode_image
+from imaging.ocr import OcrBudget, engine_version, ocr_available, ocr_image
+from services.common.catalog import Catalog, image_key
+from services.common.health import Check
+
+log = logging.getLogger(__name__)
+
+
+class OcrRunner:
+    def __init__(self, catalog: Catalog, budget: OcrBudget, workers: int, *, enabled: bool = True) -> None:
+        self.catalog, self.budget = catalog, budget
+        self.enabled = enabled
+        self.available = False
+        self.reason: str | None = "OCR is turned off (INDEXER_OCR_ENABLED=false)" if not enabled else None
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="ocr")
+        self._pending: set[asyncio.Future[bool]] = set()
+
+    async def start(self) -> None:
+        """Find out whether Tesseract and the budget's languages are installed here."""
+        if not self.enabled:
+            return
+        self.available = await asyncio.to_thread(ocr_available, self.budget.language)
+        if not self.available:
+            self.reason = f"tesseract or its {self.budget.language!r} language data is not installed"
+            log.warning("OCR off: %s", self.reason)
+
+    def submit(self, collection_id: str, image_ids: list[str]) -> None:
+        """Queue the images for OCR and return at once."""
+        if not self.available:
+            return
+        loop = asyncio.get_running_loop()
+        for image_id in image_ids:
+            future = loop.run_in_executor(self._pool, self.read_one, collection_id, image_id)
+            self._pending.add(future)
+            future.add_done_callback(self._pending.discard)
+
+    def read_one(self, collection_id: str, image_id: str) -> bool:
+        """Blocking: OCR one stored image into the catalog; False when it was read already or failed."""
+        try:
+            known = self.catalog.get_image_text(image_id)
+            if known is not None and known.engine == engine_version():
+                return False
+            data = self.catalog.store.get(image_key(collection_id, image_id))
+            result = ocr_image(decode_image(data), self.budget)
+            return self.catalog.set_image_text(image_id, result)
+        except Exception:
+            log.exception("OCR of image %s failed", image_id)
+            return False
+
+    async def drain(self) -> None:
+        """Wait until every queued image has been read."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+
+    def check(self) -> Check:
+        """A readiness check that reports OCR's state and never fails readiness."""
+
+        async def state() -> str | None:
+            return None if self.available else self.reason
+
+        return Check("ocr:tesseract", state, required=False)
+
+    async def aclose(self) -> None:
+        """Drop the images not started yet; those being read finish first."""
+        await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
