@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Literal
 
 import pytest
@@ -20,14 +18,11 @@ from services.common.catalog import (
     clean_filename,
     collection_backup_key,
     image_key,
-    open_catalog,
     thumbnail_key,
 )
 from services.common.catalog.paging import encode_cursor
 from services.common.images import ImageDecodeError
 from services.common.schemas.catalog import ImageFilter
-from services.common.settings import CatalogSettings, StorageSettings
-from services.common.storage import open_store
 from tests.support.photos import PhotoExif, camera_photo
 
 
@@ -35,16 +30,6 @@ def png(color: tuple[int, int, int], size: tuple[int, int] = (300, 200)) -> byte
     out = io.BytesIO()
     Image.new("RGB", size, color).save(out, format="PNG")
     return out.getvalue()
-
-
-@pytest.fixture
-def catalog(catalog_url: str, tmp_path: Path) -> Iterator[Catalog]:
-    store = open_store(StorageSettings(backend="local", local_root=tmp_path / "storage"))
-    opened = open_catalog(CatalogSettings(url=catalog_url), store)
-    try:
-        yield opened
-    finally:
-        opened.sessions.dispose()
 
 
 def statements(catalog: Catalog) -> list[str]:

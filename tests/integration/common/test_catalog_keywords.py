@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from PIL import Image
 from sqlalchemy import text
 
 from imaging.ocr import OcrResult
-from services.common.catalog import Catalog, fold_text, keyword_tokens, open_catalog
-from services.common.settings import CatalogSettings, StorageSettings
-from services.common.storage import open_store
+from services.common.catalog import Catalog, fold_text, keyword_tokens
 
 
 def png(shade: int) -> bytes:
@@ -24,16 +19,6 @@ def png(shade: int) -> bytes:
 
 def read(text: str) -> OcrResult:
     return OcrResult(text=text, confidence=90.0, engine="tesseract-test", seconds=0.1)
-
-
-@pytest.fixture
-def catalog(catalog_url: str, tmp_path: Path) -> Iterator[Catalog]:
-    store = open_store(StorageSettings(backend="local", local_root=tmp_path / "storage"))
-    opened = open_catalog(CatalogSettings(url=catalog_url), store)
-    try:
-        yield opened
-    finally:
-        opened.sessions.dispose()
 
 
 def test_folding_drops_marks_and_joins_d_with_dj() -> None:
