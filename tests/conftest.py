@@ -20,6 +20,7 @@ from moto.server import ThreadedMotoServer
 from deploy.harness.postgres import database, postgres_server
 from deploy.harness.servers import redis_answers, redis_server
 from deploy.stack import free_port
+from imaging.ocr import ocr_available
 from services.common.catalog import Catalog, open_catalog
 from services.common.settings import CacheSettings, CatalogSettings, StorageSettings
 from services.common.storage import open_store
@@ -118,3 +119,12 @@ def local_catalog(tmp_path: Path) -> Iterator[Catalog]:
         yield catalog
     finally:
         catalog.sessions.dispose()
+
+
+@pytest.fixture(scope="session")
+def tesseract() -> None:
+    """Tesseract with its Vietnamese model; a test that needs it fails without it (never skips)."""
+    if not ocr_available("vie"):
+        pytest.fail(
+            "tesseract-ocr-vie is missing: apt-get install tesseract-ocr tesseract-ocr-vie (CI installs them)"
+        )

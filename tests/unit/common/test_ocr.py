@@ -12,7 +12,7 @@ from vi_clip_train.vishapes.render import render
 from vi_clip_train.vishapes.scene import sample_scene
 from vi_clip_train.vishapes.text_set import cer, draw_sign
 
-pytestmark = pytest.mark.skipif(not ocr_available("vie"), reason="tesseract-ocr-vie is not installed")
+pytestmark = pytest.mark.usefixtures("tesseract")
 
 
 def scene(seed: int) -> Image.Image:

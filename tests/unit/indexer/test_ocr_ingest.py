@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imaging.ocr import OcrBudget, ocr_available
+from imaging.ocr import OcrBudget
 from services.common.catalog import Catalog
 from services.common.index_signals import StoreSignals
 from services.common.schemas.indexer import JobRequest, JobStatus, ObjectsSource
@@ -83,7 +83,7 @@ async def ingest(
     return await ingestor.run(claimed, beat)
 
 
-@pytest.mark.skipif(not ocr_available("vie"), reason="tesseract-ocr-vie is not installed")
+@pytest.mark.usefixtures("tesseract")
 async def test_an_indexed_image_gets_its_words(tmp_path: Path, queue: JobQueue) -> None:
     catalog = catalog_with(LocalObjectStore(tmp_path / "store"), sqlite_url(tmp_path), "c")
     ocr = OcrRunner(catalog, OcrBudget(), workers=2)
