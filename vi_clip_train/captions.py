@@ -64,6 +64,7 @@ class CaptionSampling:
     prefix_prob: float = 0.2  # real captions: prepend a search prefix
     strip_diacritics_prob: float = 0.3
     foil_prob: float = 0.0  # a near-miss negative text per image (0: none)
+    foil_rebind: float = 0.0  # ViShapes-vi: share of foils built from the scene's own values
     queries: QuerySampling = field(default_factory=QuerySampling)
 
 
@@ -124,7 +125,11 @@ class CaptionSampler:
                     query = sample_query(rec.scene, self.np_rng, self.cfg.queries)
                     text = query_text(query, self.np_rng, self.cfg.queries.dropout)
                 queries.append(query)
-                near = foil_query(query, rec.scene, self.np_rng) if want_foil else None
+                near = (
+                    foil_query(query, rec.scene, self.np_rng, rebind=self.cfg.foil_rebind)
+                    if want_foil
+                    else None
+                )
                 if near is not None:
                     foil_queries.append(near)
                     foil = query_text(near, self.np_rng, self.cfg.queries.dropout)

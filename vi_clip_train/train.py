@@ -85,6 +85,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="a near-miss negative text per image (one shape, colour or count changed)",
     )
     p.add_argument(
+        "--caption-foil-rebind",
+        type=float,
+        default=0.0,
+        help="share of foils that re-bind the scene's own colours, shapes and sizes (counts one off)",
+    )
+    p.add_argument(
         "--aux-tag-weight",
         type=float,
         default=0.0,
@@ -173,6 +179,7 @@ def caption_sampling(args: argparse.Namespace) -> CaptionSampling:
         prefix_prob=args.caption_prefix_prob,
         strip_diacritics_prob=args.strip_diacritics_prob,
         foil_prob=args.caption_foil_prob,
+        foil_rebind=args.caption_foil_rebind,
     )
 
 

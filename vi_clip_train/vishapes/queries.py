@@ -201,11 +201,17 @@ def sample_query(scene: Scene, rng: np.random.Generator, cfg: QuerySampling | No
     return Query(tuple(described), background)
 
 
-def foil_query(query: Query, scene: Scene, rng: np.random.Generator, tries: int = 8) -> Query | None:
+def foil_query(
+    query: Query, scene: Scene, rng: np.random.Generator, tries: int = 8, rebind: float = 0.0
+) -> Query | None:
     """A near miss: `query` with one stated attribute or count of one object changed, so it is false
     of `scene` ("hai ngôi sao vàng" for a picture of one; "hình tròn đỏ" for a red square). Shape and
     count are changed most often, the distinctions a colour shortcut does not teach. None when no
-    change within `tries` makes the query false (every candidate is also in the scene)."""
+    change within `tries` makes the query false (every candidate is also in the scene).
+
+    With chance `rebind` the new value is one the scene itself shows on another object, and a new
+    count is one off the true one: "ngôi sao màu vàng" for a red star beside a yellow circle, "hai"
+    for three. Such foils use only words true of the picture, so only binding tells them apart."""
     if not query.objects:
         return None
     for _ in range(tries):
@@ -217,9 +223,14 @@ def foil_query(query: Query, scene: Scene, rng: np.random.Generator, tries: int 
         if kind == "count":
             held = sum(q.matches(o.shape, o.colour, o.size, o.position) for o in scene.objects)
             counts = [n for n in COUNT_WORDS if n != held]
+            if rng.random() < rebind:
+                counts = [n for n in counts if abs(n - held) == 1] or counts
             changed = replace(q, count=counts[int(rng.integers(len(counts)))])
         else:
             values = [v for v in VALUES[kind] if v != getattr(q, kind)]
+            if rng.random() < rebind:
+                shown = {getattr(o, kind) for o in scene.objects}
+                values = [v for v in values if v in shown] or values
             value = values[int(rng.integers(len(values)))]
             changed = ObjectQuery(
                 shape=value if kind == "shape" else q.shape,

@@ -122,6 +122,40 @@ def test_foils_are_near_misses_false_of_their_scene() -> None:
     assert foil is not None and not satisfies(TWO_YELLOW_STARS, foil)
 
 
+def test_rebinding_foils_use_the_scenes_own_values_and_near_counts() -> None:
+    """With rebind=1 a changed colour, shape or size is one the picture shows on another object, a
+    changed count is one off the truth, and the foil is still false of the scene."""
+    rng = np.random.default_rng(11)
+    rebound = 0
+    for _ in range(400):
+        scene = sample_scene(rng)
+        query = sample_query(scene, rng)
+        foil = foil_query(query, scene, rng, rebind=1.0)
+        if foil is None:
+            continue
+        assert not satisfies(scene, foil), (scene, query, foil)
+        a, b = next((a, b) for a, b in zip(query.objects, foil.objects, strict=True) if a != b)
+        if a.count != b.count:
+            held = sum(a.matches(o.shape, o.colour, o.size, o.position) for o in scene.objects)
+            assert abs(b.count - held) == 1 or held not in (1, 2, 3), (held, b.count)
+            continue
+        field = next(f for f in ("shape", "colour", "size", "position") if getattr(a, f) != getattr(b, f))
+        shown = {getattr(o, field) for o in scene.objects} - {getattr(a, field)}
+        if shown:
+            assert getattr(b, field) in shown, (scene, a, b)
+            rebound += 1
+    assert rebound > 100
+    # "hai ngôi sao màu vàng" for two yellow stars: the near counts are one and three
+    two = Query((ObjectQuery("star", "yellow", count=2),))
+    counts = {
+        f.objects[0].count
+        for seed in range(40)
+        if (f := foil_query(two, TWO_YELLOW_STARS, np.random.default_rng(seed), rebind=1.0)) is not None
+        and f.objects[0].count != 2
+    }
+    assert counts == {1, 3}
+
+
 def test_sampler_foils_are_negatives_of_their_own_image() -> None:
     rng = np.random.default_rng(6)
     scenes = [sample_scene(rng) for _ in range(64)]
