@@ -15,8 +15,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import numpy as np
 from redis.exceptions import RedisError
@@ -24,54 +22,28 @@ from redis.exceptions import RedisError
 from gateway.candidates import Candidates, CorruptCandidates, LocalCandidates
 from gateway.fanout import FanOutClient
 from gateway.filtering import UNFILTERED, Allowed, resolve
+from gateway.hybrid import HybridSearch
 from gateway.hydrate import Hydrator
+from gateway.plan import NO_CANDIDATES, Fetched, Outcome, Page, Plan, Scoring, TextOptions, by_date_taken
 from gateway.query import digest
 from gateway.resilience import SingleFlight
 from gateway.resources import Resources, collection_or_404
+from services.common.catalog import image_key
+from services.common.errors import ApiError
+from services.common.hybrid import parse_query
 from services.common.index_signals import Signal
-from services.common.schemas.catalog import ImageFilter
 from services.common.schemas.encoder import ModelInfo
-from services.common.schemas.public import MAX_DEPTH, EmptyReason, SearchOrder, SearchResponse, SearchResult
-from services.common.schemas.search import SearchParams
+from services.common.schemas.public import (
+    MAX_DEPTH,
+    EmptyReason,
+    RefineWeights,
+    SearchResponse,
+)
+from services.common.schemas.search import Hit, SearchParams
 from services.common.shards import collection_index
 
 log = logging.getLogger(__name__)
 LOCAL_CANDIDATE_BYTES = 32 << 20
-NO_CANDIDATES = Candidates([], [], np.zeros(0, np.float32), 0, exhaustive=True)
-
-
-@dataclass(frozen=True)
-class Page:
-    collection_id: str | None
-    top_k: int
-    offset: int
-    min_score: float | str | None  # a cosine, "auto" (the model's relevance threshold) or None
-    scope: tuple[str, ...] | None = None  # what a search over all covers (the caller's); None: all
-    filters: ImageFilter | None = None
-    order: SearchOrder = "relevance"
-
-
-@dataclass(frozen=True)
-class Scoring:
-    """How one query's scores read: the threshold of `match` labels, and whether the model has one."""
-
-    threshold: float | None
-    calibrated: bool
-
-
-@dataclass
-class Fetched:
-    candidates: Candidates
-    cached: bool
-    missing: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    response: SearchResponse
-    missing: list[str]  # shards or replicas that did not answer
-    skipped: list[str]  # collections a replica answered without searching
 
 
 class QueryPlanner:
@@ -87,6 +59,7 @@ class QueryPlanner:
         self._local = LocalCandidates(LOCAL_CANDIDATE_BYTES, res.settings.result_cache_ttl_s)
         self.fan = FanOutClient(res.search, res.settings.search_timeout_s)
         self.hydrator = Hydrator(res)
+        self.hybrid = HybridSearch(self)
 
     async def model_info(self) -> ModelInfo:
         """The serving model (version, relevance threshold), asked of the encoder every few seconds."""
@@ -156,14 +129,25 @@ class QueryPlanner:
 
         return await self._embed_flight.run(key, compute)
 
-    async def search_text(self, query: str, page: Page) -> Outcome:
+    async def search_text(self, query: str, page: Page, options: TextOptions | None = None) -> Outcome:
+        """Images for a text: its exclusions parsed out, then dense, keyword or both rankings fused."""
+        options = options or TextOptions()
+        parsed = parse_query(query, options.exclude)
+        if not parsed.positive:
+            raise ApiError(
+                422, "nothing_to_find", "The query only says what to leave out; say what to find as well."
+            )
         info = await self.model_info()
+        scoring = Scoring(info.relevance_threshold, info.calibrated, info.exclusion_threshold)
+        if options.mode == "dense" and not parsed.exclude:
 
-        async def vector() -> np.ndarray:
-            return await self.embed_query(query, info.version)
+            async def vector() -> np.ndarray:
+                return await self.embed_query(parsed.positive, info.version)
 
-        scoring = Scoring(info.relevance_threshold, info.calibrated)
-        return await self._search(("text", query), vector, info.version, page, [], scoring)
+            outcome = await self._search(("text", parsed.positive), vector, info.version, page, [], scoring)
+            response = outcome.response.model_copy(update={"mode": "dense", "searched": parsed.positive})
+            return Outcome(response, outcome.missing, outcome.skipped)
+        return await self.hybrid.search(parsed, page, options, info.version, scoring)
 
     async def search_vector(
         self, source: str, vector: np.ndarray, model_version: str, page: Page, exclude: list[str]
@@ -192,29 +176,101 @@ class QueryPlanner:
         # costs a cached embedding read at most; its vector is kept for the next miss.)
         vector = asyncio.ensure_future(vector_fn())
         vector.add_done_callback(_retrieve)
+        plan = await self.plan(page)
+        fetched = await self.dense(plan, what, lambda: asyncio.shield(vector), model_version, exclude, page)
+        response = await self._page(fetched, page, scoring, model_version, plan.index_version, plan.allowed)
+        took = round((time.perf_counter() - start) * 1000, 3)
+        return Outcome(response.model_copy(update={"took_ms": took}), fetched.missing, fetched.skipped)
+
+    async def plan(self, page: Page) -> Plan:
+        """The index versions a search reads (its cache keys) and what its filter leaves to search."""
         versions = await self.index_versions(page.collection_id, page.scope)
         built = sorted((cid, v) for cid, v in versions.items() if v)
         index_version = (built[0][1] if len(built) == 1 else digest(*built)) if built else "empty"
+        searched = [page.collection_id] if page.collection_id else page.scope
+        searched_ids = None if searched is None else list(searched)
         allowed = UNFILTERED
         if page.filters is not None:
-            searched = [page.collection_id] if page.collection_id else page.scope
             allowed = await resolve(
-                self.res.catalog,
-                page.filters,
-                None if searched is None else list(searched),
-                self.res.settings.filter_chunk_ids,
+                self.res.catalog, page.filters, searched_ids, self.res.settings.filter_chunk_ids
             )
-        if built and not allowed.nothing:  # else no replica has anything to search
-            key = "qc:" + digest(model_version, *built, *what, *exclude, allowed.key)
-            end = page.offset + page.top_k
-            fetched = await self._candidates(
-                key, lambda: asyncio.shield(vector), built, model_version, exclude, allowed, end
+        return Plan(built, index_version, allowed, searched_ids)
+
+    async def dense(
+        self,
+        plan: Plan,
+        what: tuple[str, str],
+        vector_fn: Callable[[], Awaitable[np.ndarray]],
+        model_version: str,
+        exclude: list[str],
+        page: Page,
+    ) -> Fetched:
+        """The dense candidate list for `what` under `plan` (cached by versions, query and filter)."""
+        if not plan.built or plan.allowed.nothing:  # no replica has anything to search
+            return Fetched(NO_CANDIDATES, cached=False)
+        key = "qc:" + digest(model_version, *plan.built, *what, *exclude, plan.allowed.key)
+        end = page.offset + page.top_k
+        return await self._candidates(key, vector_fn, plan.built, model_version, exclude, plan.allowed, end)
+
+    async def scores_of(
+        self, vector: np.ndarray, plan: Plan, model_version: str, image_ids: list[str]
+    ) -> dict[str, Hit]:
+        """Exact scores of these images for `vector`, from the replicas; an id not indexed is absent."""
+        if not image_ids or not plan.built:
+            return {}
+        params = SearchParams(
+            collection_ids=[cid for cid, _ in plan.built], k=len(image_ids), model_version=model_version
+        )
+        fan = await self.fan.search_allowed(vector, params, [image_ids])
+        return {h.image_id: h for h in fan.hits}
+
+    async def image_vectors(self, records: list[tuple[str, str]]) -> tuple[np.ndarray, str]:
+        """Stored images' vectors (collection id, image id), embedded by the encoder from storage."""
+        got = await self.res.encoder.embed_image_keys([image_key(cid, iid) for cid, iid in records])
+        if got.errors:
+            index = min(got.errors)
+            raise ApiError(422, "unreadable_image", f"Image {records[index][1]!r} cannot be read.")
+        return got.vectors, got.model_version
+
+    async def refine(
+        self,
+        query: str | None,
+        positives: list[tuple[str, str]],
+        negatives: list[tuple[str, str]],
+        weights: RefineWeights,
+        page: Page,
+    ) -> Outcome:
+        """More like the positives, fewer like the negatives (Rocchio): w_q·query + w_p·mean(positives)
+        − w_n·mean(negatives), at unit length; the examples themselves are left out of the results."""
+        info = await self.model_info()
+        text = parse_query(query).positive if query else ""
+        combined: np.ndarray | None = None
+        examples = positives + negatives
+        if text and examples:
+            q, (vectors, version) = await asyncio.gather(
+                self.embed_query(text, info.version), self.image_vectors(examples)
             )
+        elif examples:
+            q, (vectors, version) = None, await self.image_vectors(examples)
         else:
-            fetched = Fetched(NO_CANDIDATES, cached=False)
-        response = await self._page(fetched, page, scoring, model_version, index_version, allowed)
-        took = round((time.perf_counter() - start) * 1000, 3)
-        return Outcome(response.model_copy(update={"took_ms": took}), fetched.missing, fetched.skipped)
+            q, vectors, version = await self.embed_query(text, info.version), None, info.version
+        if version != info.version:
+            raise ApiError(503, "model_switching", "The serving model is changing; try again.")
+        combined = weights.query * q if q is not None else None
+        if vectors is not None:
+            pos, neg = vectors[: len(positives)], vectors[len(positives) :]
+            parts = [weights.positive * pos.mean(axis=0)] if len(pos) else []
+            parts += [-weights.negative * neg.mean(axis=0)] if len(neg) else []
+            combined = sum(parts, start=combined if combined is not None else np.zeros_like(vectors[0]))
+        norm = float(np.linalg.norm(combined)) if combined is not None else 0.0
+        if combined is None or norm < 1e-6:
+            raise ApiError(422, "nothing_to_find", "The weights cancel out: nothing is left to search for.")
+        vector = np.ascontiguousarray(combined / norm, dtype=np.float32)
+        source = "refine:" + digest(
+            text, *(i for _, i in positives), "-", *(i for _, i in negatives), weights.model_dump_json()
+        )
+        exclude = sorted({i for _, i in examples})
+        return await self.search_vector(source, vector, info.version, page, exclude)
 
     async def _candidates(
         self,
@@ -316,17 +372,3 @@ def _retrieve(task: asyncio.Future[np.ndarray]) -> None:
     """A speculative vector nobody awaited: its failure was not this request's; log, never raise."""
     if not task.cancelled() and task.exception() is not None:
         log.debug("query vector not needed and failed: %s", task.exception())
-
-
-def by_date_taken(results: list[SearchResult]) -> list[SearchResult]:
-    """Newest first, undated last; equal dates keep their relevance order (the sort is stable).
-    Dates compare as the catalog keeps them (and filters them): UTC when the file stated its zone
-    (an aware value here), else the camera's wall clock (a naive one)."""
-
-    def when(r: SearchResult) -> tuple[bool, datetime]:
-        taken = r.taken_at
-        if taken is None:
-            return False, datetime.min
-        return True, taken.astimezone(UTC).replace(tzinfo=None) if taken.tzinfo else taken
-
-    return sorted(results, key=when, reverse=True)

@@ -49,12 +49,14 @@ class Hydrator:
             if record is None:  # deleted since it was indexed
                 continue
             url, thumb = self._signed(hit.image_id)
+            label = match(hit.score, threshold)
             out.append(
                 SearchResult(
                     image_id=hit.image_id,
                     collection_id=hit.collection_id,
                     score=round(hit.score, 6),
-                    match=match(hit.score, threshold),
+                    match=label,
+                    matched=["image"] if label != "weak" else [],
                     filename=record.filename,
                     url=url,
                     thumbnail_url=thumb,

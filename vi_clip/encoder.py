@@ -37,6 +37,14 @@ class DualEncoder(nn.Module, ABC):
         return float(self.calibration["threshold"]) if self.calibration else None
 
     @property
+    def exclusion_threshold(self) -> float | None:
+        """The cosine at or above which an image may match a text: the 95th percentile of the
+        non-matching pairs' scores, so leaving out what reaches it leaves out nearly every true match
+        and about 5% of the rest. None without a calibration that measured it."""
+        pairs = (self.calibration or {}).get("non_matching_pairs") or {}
+        return float(pairs["q95"]) if "q95" in pairs else None
+
+    @property
     @abstractmethod
     def version(self) -> str:
         """Hash of everything that changes the vectors: equal versions mean interchangeable vectors."""

@@ -28,6 +28,7 @@ __all__ = [
     "DecodedImage",
     "ImageDecodeError",
     "PreparedImage",
+    "crop_region",
     "decode",
     "decode_image",
     "make_thumbnail",
@@ -62,3 +63,25 @@ def prepare(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> PreparedIma
     """Decode and thumbnail untrusted bytes (the CPU-heavy part of storing one), or ImageDecodeError."""
     decoded = decode(data, max_pixels=max_pixels)
     return PreparedImage(decoded.content_type, decoded.width, decoded.height, make_thumbnail(decoded.image))
+
+
+MIN_REGION_PX = 8
+
+
+def crop_region(
+    data: bytes, x: float, y: float, width: float, height: float, *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> bytes:
+    """The part of an image inside a box given in fractions of its oriented size, as PNG bytes;
+    ImageDecodeError `region_too_small` when the box covers fewer than 8 pixels a side."""
+    image = decode_image(data, max_pixels=max_pixels)
+    w, h = image.size
+    left, top = int(x * w), int(y * h)
+    right, bottom = min(w, round((x + width) * w)), min(h, round((y + height) * h))
+    if right - left < MIN_REGION_PX or bottom - top < MIN_REGION_PX:
+        raise ImageDecodeError(
+            "region_too_small",
+            f"The region covers {right - left}x{bottom - top} pixels; at least 8x8 are needed.",
+        )
+    out = io.BytesIO()
+    image.crop((left, top, right, bottom)).save(out, format="PNG")
+    return out.getvalue()

@@ -65,6 +65,7 @@ class ModelRunner:
             compiled=self.compiled,
             relevance_threshold=self.model.relevance_threshold,
             calibrated=self.model.relevance_threshold is not None,
+            exclusion_threshold=self.model.exclusion_threshold,
         )
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:

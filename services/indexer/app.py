@@ -82,7 +82,13 @@ def create_app(settings: IndexerSettings) -> FastAPI:
         policy = SourcePolicy(
             settings.import_roots, bucket, settings.import_prefixes, settings.max_image_bytes
         )
-        ocr = OcrRunner(catalog, ocr_budget(settings), settings.ocr_workers, enabled=settings.ocr_enabled)
+        ocr = OcrRunner(
+            catalog,
+            ocr_budget(settings),
+            settings.ocr_workers,
+            enabled=settings.ocr_enabled,
+            signals=signals,
+        )
         await ocr.start()
         ingestor = Ingestor(
             catalog,

@@ -17,13 +17,22 @@ from imaging.decoding import decode_image
 from imaging.ocr import OcrBudget, engine_version, ocr_available, ocr_image
 from services.common.catalog import Catalog, image_key
 from services.common.health import Check
+from services.common.index_signals import IndexSignals
 
 log = logging.getLogger(__name__)
 
 
 class OcrRunner:
-    def __init__(self, catalog: Catalog, budget: OcrBudget, workers: int, *, enabled: bool = True) -> None:
-        self.catalog, self.budget = catalog, budget
+    def __init__(
+        self,
+        catalog: Catalog,
+        budget: OcrBudget,
+        workers: int,
+        *,
+        enabled: bool = True,
+        signals: IndexSignals | None = None,
+    ) -> None:
+        self.catalog, self.budget, self.signals = catalog, budget, signals
         self.enabled = enabled
         self.available = False
         self.reason: str | None = "OCR is turned off (INDEXER_OCR_ENABLED=false)" if not enabled else None
@@ -40,14 +49,31 @@ class OcrRunner:
             log.warning("OCR off: %s", self.reason)
 
     def submit(self, collection_id: str, image_ids: list[str]) -> None:
-        """Queue the images for OCR and return at once."""
+        """Queue the images for OCR and return at once. Once the batch is read, the search epoch
+        moves (one bump a batch), so answers kept before its words were searchable are stale."""
         if not self.available:
             return
         loop = asyncio.get_running_loop()
+        batch = []
         for image_id in image_ids:
             future = loop.run_in_executor(self._pool, self.read_one, collection_id, image_id)
             self._pending.add(future)
             future.add_done_callback(self._pending.discard)
+            batch.append(future)
+        if self.signals is not None and batch:
+            task: asyncio.Future[bool] = asyncio.ensure_future(self._announce(batch))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+    async def _announce(self, batch: list[asyncio.Future[bool]]) -> bool:
+        read = await asyncio.gather(*batch, return_exceptions=True)
+        if self.signals is None or not any(r is True for r in read):
+            return False
+        try:
+            await self.signals.bump_epoch()
+        except Exception as exc:  # kept answers then age out by their TTL
+            log.warning("could not announce OCR text: %s", exc)
+        return True
 
     def read_one(self, collection_id: str, image_id: str) -> bool:
         """Blocking: OCR one stored image into the catalog; False when it was read already or failed."""

@@ -327,6 +327,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/search/refine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refine
+         * @description More like some images, fewer like others, optionally with the text being refined: one
+         *     vector, `weights.query`·text + `weights.positive`·mean(positives) − `weights.negative`·
+         *     mean(negatives), searched like an image; the example images are left out of the results.
+         */
+        post: operations["refine_api_v1_search_refine_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -523,6 +545,25 @@ export interface components {
             details?: unknown | null;
             /** Message */
             message: string;
+        };
+        /**
+         * Fusion
+         * @description How hybrid search fuses its two rankings (reciprocal rank fusion): each adds
+         *     `weight / (k + rank)` for every image it ranks; the image ranking's weight is 1.
+         */
+        Fusion: {
+            /**
+             * K
+             * @description Larger flattens the difference ranks make
+             * @default 60
+             */
+            k: number;
+            /**
+             * Keyword Weight
+             * @description Weight of the keyword ranking
+             * @default 1
+             */
+            keyword_weight: number;
         };
         /** Health */
         Health: {
@@ -765,6 +806,74 @@ export interface components {
              */
             status: "ready" | "unavailable";
         };
+        /** RefineQuery */
+        RefineQuery: {
+            /** Collection Id */
+            collection_id?: string | null;
+            /** @description Search only the images matching every field; results are those an exact search over the matching images ranks first, `top_k` of them whenever that many match. `collection_ids` must be collections the key sees (404 otherwise) */
+            filters?: components["schemas"]["ImageFilter"] | null;
+            /**
+             * Min Score
+             * @description Drop results scoring below this cosine; `auto`: below the serving model's calibrated relevance threshold (keeps everything when the model has no calibration, and for image queries)
+             * @example auto
+             * @example 0.3
+             */
+            min_score?: number | "auto" | null;
+            /**
+             * Negative Ids
+             * @description Images to find fewer like ("bớt ảnh như thế này")
+             */
+            negative_ids?: string[];
+            /**
+             * Offset
+             * @default 0
+             */
+            offset: number;
+            /**
+             * Order
+             * @description `relevance`: best score first. `taken_at`: the same results (ranked by relevance, the `offset`..`offset + top_k` window of those that pass `min_score`), then sorted by date taken, newest first, undated last; paging walks the relevance ranking
+             * @default relevance
+             * @enum {string}
+             */
+            order: "relevance" | "taken_at";
+            /**
+             * Positive Ids
+             * @description Images to find more like ("thêm ảnh như thế này")
+             */
+            positive_ids?: string[];
+            /**
+             * Query
+             * @description The text being refined, if any
+             */
+            query?: string | null;
+            /**
+             * Top K
+             * @default 20
+             */
+            top_k: number;
+            weights?: components["schemas"]["RefineWeights"];
+        };
+        /**
+         * RefineWeights
+         * @description Rocchio's weights: query·`query` + `positive`·mean(positives) − `negative`·mean(negatives).
+         */
+        RefineWeights: {
+            /**
+             * Negative
+             * @default 0.5
+             */
+            negative: number;
+            /**
+             * Positive
+             * @default 0.75
+             */
+            positive: number;
+            /**
+             * Query
+             * @default 1
+             */
+            query: number;
+        };
         /** RejectedFile */
         RejectedFile: {
             error: components["schemas"]["ErrorDetail"];
@@ -778,8 +887,18 @@ export interface components {
              * @description Search one collection; all when absent
              */
             collection_id?: string | null;
+            /**
+             * Exclude
+             * @description Phrases to leave out, besides those typed in `query`: an image is left out when the model may match it with one (a score at the model's exclusion threshold, where 5% of non-matching pairs score) or its words hold every word of one
+             * @example [
+             *       "người"
+             *     ]
+             */
+            exclude?: string[];
             /** @description Search only the images matching every field; results are those an exact search over the matching images ranks first, `top_k` of them whenever that many match. `collection_ids` must be collections the key sees (404 otherwise) */
             filters?: components["schemas"]["ImageFilter"] | null;
+            /** @description Hybrid's fusion parameters; defaults when absent */
+            fusion?: components["schemas"]["Fusion"] | null;
             /**
              * Min Score
              * @description Drop results scoring below this cosine; `auto`: below the serving model's calibrated relevance threshold (keeps everything when the model has no calibration, and for image queries)
@@ -787,6 +906,13 @@ export interface components {
              * @example 0.3
              */
             min_score?: number | "auto" | null;
+            /**
+             * Mode
+             * @description `dense`: the picture's meaning only. `keyword`: the words in and about the image (OCR text, filename, folder, tags, note; accents folded). `hybrid`: both rankings fused
+             * @default hybrid
+             * @enum {string}
+             */
+            mode: "dense" | "keyword" | "hybrid";
             /**
              * Offset
              * @default 0
@@ -801,8 +927,9 @@ export interface components {
             order: "relevance" | "taken_at";
             /**
              * Query
-             * @description A Vietnamese description; accents optional
+             * @description A Vietnamese description; accents optional. What to leave out may be typed in it: "không có X", "trừ X", "-X" (see `exclude`)
              * @example một cậu bé đang chơi quần vợt
+             * @example ảnh bãi biển, không có người
              */
             query: string;
             /**
@@ -829,9 +956,21 @@ export interface components {
              * Empty Reason
              * @description Why `results` is empty (null when it is not), so a client can say so
              */
-            empty_reason: ("nothing_indexed" | "no_strong_match" | "below_min_score" | "past_the_end" | "filter_matched_nothing") | null;
+            empty_reason: ("nothing_indexed" | "no_strong_match" | "below_min_score" | "past_the_end" | "filter_matched_nothing" | "no_text_match") | null;
+            /**
+             * Excluded
+             * @description The phrases left out: typed in the query, then `exclude`
+             */
+            excluded?: string[];
             /** Index Version */
             index_version: string;
+            /**
+             * Mode
+             * @description How the results were ranked
+             * @default dense
+             * @enum {string}
+             */
+            mode: "dense" | "keyword" | "hybrid";
             /** Model Version */
             model_version: string;
             /** Partial */
@@ -843,6 +982,11 @@ export interface components {
             relevance_threshold: number | null;
             /** Results */
             results: components["schemas"]["SearchResult"][];
+            /**
+             * Searched
+             * @description The text searched for, once what to leave out is taken from it
+             */
+            searched?: string | null;
             /** Took Ms */
             took_ms: number;
             /**
@@ -882,6 +1026,11 @@ export interface components {
              * @description `strong` at or above the relevance threshold, else `weak`; null when none applies
              */
             match: ("strong" | "weak") | null;
+            /**
+             * Matched
+             * @description Why it is here: `image` when the model scores the picture a strong match (any score when the model has no calibration), `text` when its words match the query
+             */
+            matched?: ("image" | "text")[];
             /** Score */
             score: number;
             /** Tags */
@@ -896,6 +1045,8 @@ export interface components {
              * @description The camera's offset from UTC in minutes, when the file states it
              */
             taken_tz_offset_min?: number | null;
+            /** @description The words that matched, for `text` */
+            text_match?: components["schemas"]["TextMatch"] | null;
             /** Thumbnail Url */
             thumbnail_url: string;
             /** Url */
@@ -920,6 +1071,22 @@ export interface components {
         TagList: {
             /** Items */
             items: components["schemas"]["TagCount"][];
+        };
+        /** TextMatch */
+        TextMatch: {
+            /**
+             * Highlights
+             * @description [start, end) character offsets of the matched words in `snippet`
+             */
+            highlights: [
+                number,
+                number
+            ][];
+            /**
+             * Snippet
+             * @description The matching text around the matched words, with its accents
+             */
+            snippet: string;
         };
         /** UploadResult */
         UploadResult: {
@@ -3034,6 +3201,17 @@ export interface operations {
                      * @enum {string}
                      */
                     order?: "relevance" | "taken_at";
+                    /** @description Search by this part of the image only */
+                    region?: {
+                        /** Height */
+                        height: number;
+                        /** Width */
+                        width: number;
+                        /** X */
+                        x: number;
+                        /** Y */
+                        y: number;
+                    } | null;
                     /**
                      * Top K
                      * @default 20
@@ -3103,6 +3281,93 @@ export interface operations {
             };
             /** @description Unsupported media type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    refine_api_v1_search_refine_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefineQuery"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchResponse"];
+                };
+            };
+            /** @description The request cannot be processed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -13,12 +13,18 @@ from pydantic import ValidationError
 from gateway.answers import KEEP_STATE, KeepAs
 from gateway.api.errors import errors
 from gateway.deps import PlannerDep, Principal, ResourcesDep, visible_image
-from gateway.engine import Outcome, Page
+from gateway.engine import Outcome, Page, TextOptions
 from gateway.query import normalize_query
 from services.common.catalog import image_key
 from services.common.errors import ApiError
-from services.common.images import ImageDecodeError, decode
-from services.common.schemas.public import SearchQuery, SearchResponse, SimilarByImageId
+from services.common.images import ImageDecodeError, crop_region, decode
+from services.common.schemas.public import (
+    RefineQuery,
+    Region,
+    SearchQuery,
+    SearchResponse,
+    SimilarByImageId,
+)
 
 router = APIRouter(prefix="/search", tags=["search"])
 MISSING_HEADER = "X-Missing-Shards"
@@ -46,14 +52,15 @@ async def search(
     # A repeated search is answered before it gets here (gateway/answers.py); this keeps the answer.
     query = normalize_query(body.query)
     page = await _scoped(_page_of(body), res, caller)
-    outcome = await planner.search_text(query, page)
+    options = TextOptions(body.mode, tuple(normalize_query(p) for p in body.exclude), body.fusion)
+    outcome = await planner.search_text(query, page, options)
     keep = request.scope.get("state", {}).get(KEEP_STATE)
     if isinstance(keep, KeepAs) and outcome.response.model_version == keep.model_version:
         res.answers.put(keep.key, keep.epoch, outcome.response)
     return _answer(response, outcome)
 
 
-def _page_of(params: SearchQuery | SimilarByImageId) -> Page:
+def _page_of(params: SearchQuery | SimilarByImageId | RefineQuery) -> Page:
     return Page(
         params.collection_id,
         params.top_k,
@@ -91,8 +98,13 @@ async def _scoped(page: Page, res: ResourcesDep, caller: Principal) -> Page:
 
 
 # Its `ImageFilter` is referred to among the components, where `SearchQuery` puts it.
+# `Region` is used only here, so it is written out in place.
 _BY_ID_SCHEMA = SimilarByImageId.model_json_schema(ref_template="#/components/schemas/{model}")
 _BY_ID_SCHEMA.pop("$defs", None)
+_BY_ID_SCHEMA["properties"]["region"] = {
+    "anyOf": [Region.model_json_schema(), {"type": "null"}],
+    "description": "Search by this part of the image only",
+}
 _IMAGE_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -165,8 +177,20 @@ async def search_by_image(
     if by_id is not None:
         record, _ = await visible_image(by_id.image_id, res, caller)
         data = await res.store.aget(image_key(record.collection_id, record.image_id))
-        exclude = [record.image_id]
-        source = f"image:{record.image_id}"
+        region = by_id.region
+        if region is None:
+            exclude = [record.image_id]  # the image itself; a part of it may find it first
+            source = f"image:{record.image_id}"
+        else:
+            box = (region.x, region.y, region.width, region.height)
+            try:
+                async with res.images.admit():  # decoded and cut on the image pool, like uploads
+                    data = await res.images.run(
+                        crop_region, data, *box, max_pixels=res.settings.max_image_pixels
+                    )
+            except ImageDecodeError as exc:
+                raise ApiError(422, exc.code, exc.message) from exc
+            source = f"region:{record.image_id}:" + ",".join(f"{v:.4f}" for v in box)
     else:
         assert data is not None
         try:
@@ -178,3 +202,25 @@ async def search_by_image(
     vector, model_version = await res.encoder.embed_image(data)
     outcome = await planner.search_vector(source, vector, model_version, page, exclude)
     return _answer(response, outcome)
+
+
+@router.post("/refine", response_model=SearchResponse, responses=errors(404, 422, 503))
+async def refine(
+    body: RefineQuery, response: Response, res: ResourcesDep, caller: Principal, planner: PlannerDep
+) -> SearchResponse:
+    """More like some images, fewer like others, optionally with the text being refined: one
+    vector, `weights.query`·text + `weights.positive`·mean(positives) − `weights.negative`·
+    mean(negatives), searched like an image; the example images are left out of the results."""
+    if not body.positive_ids and not body.query:
+        raise ApiError(422, "nothing_to_find", "Give `positive_ids`, a `query`, or both.")
+    page = await _scoped(_page_of(body), res, caller)
+    positives = [await _example(i, res, caller) for i in dict.fromkeys(body.positive_ids)]
+    negatives = [await _example(i, res, caller) for i in dict.fromkeys(body.negative_ids)]
+    query = normalize_query(body.query) if body.query else None
+    outcome = await planner.refine(query, positives, negatives, body.weights, page)
+    return _answer(response, outcome)
+
+
+async def _example(image_id: str, res: ResourcesDep, caller: Principal) -> tuple[str, str]:
+    record, _ = await visible_image(image_id, res, caller)
+    return record.collection_id, record.image_id

@@ -44,3 +44,12 @@ def snippet(texts: Iterable[str | None], tokens: set[str], width: int = 8) -> st
                 cut = " ".join(words[lo:hi])
                 return ("… " if lo else "") + cut + (" …" if hi < len(words) else "")
     return ""
+
+
+def highlights(text: str, tokens: set[str]) -> list[tuple[int, int]]:
+    """[start, end) character spans of the words of `text` that fold to one of `tokens`."""
+    spans: list[tuple[int, int]] = []
+    for m in re.finditer(r"\S+", text):
+        if tokens & set(keyword_tokens(m.group())):
+            spans.append((m.start(), m.end()))
+    return spans

@@ -9,14 +9,14 @@ bm25, PostgreSQL with ts_rank over the 'simple' configuration; both match every 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from imaging.ocr import OcrResult
 from services.common.catalog.engine import Sessions, upsert
-from services.common.catalog.folding import keyword_document, keyword_tokens, snippet
+from services.common.catalog.folding import highlights, keyword_document, keyword_tokens, snippet
 from services.common.catalog.models import ImageRow, ImageTextRow, TagRow
 from services.common.catalog.records import ImageText, KeywordHit
 
@@ -89,10 +89,15 @@ class KeywordSearch:
         )
 
     def keyword_search(
-        self, query: str, collection_ids: list[str] | None = None, limit: int = 20
+        self,
+        query: str,
+        collection_ids: list[str] | None = None,
+        limit: int = 20,
+        match: Literal["all", "any"] = "all",
     ) -> list[KeywordHit]:
-        """Images holding every word of `query` (accents, case and đ/d folded), best first; within
-        `collection_ids` when given (an empty list finds nothing)."""
+        """Images holding every word of `query` (`match="any"`: at least one, ranked by how many
+        and how rare), accents, case and đ/d folded, best first; within `collection_ids` when given
+        (an empty list finds nothing)."""
         tokens = keyword_tokens(query)
         if not tokens or collection_ids == []:
             return []
@@ -100,7 +105,9 @@ class KeywordSearch:
         where = "AND t.collection_id IN :cids" if collection_ids is not None else ""
         stmt = text((_SQLITE if sqlite else _POSTGRES).format(where=where))
         params: dict[str, Any] = {
-            "q": " ".join(f'"{t}"' for t in tokens) if sqlite else " & ".join(tokens),
+            "q": (" OR " if match == "any" else " ").join(f'"{t}"' for t in tokens)
+            if sqlite
+            else (" | " if match == "any" else " & ").join(tokens),
             "n": limit,
         }
         if collection_ids is not None:
@@ -115,14 +122,16 @@ class KeywordSearch:
             ):
                 tags.setdefault(image_id, []).append(tag)
         wanted = set(tokens)
-        return [
-            KeywordHit(
-                image_id=r.image_id,
-                collection_id=r.collection_id,
-                score=float(r.score),
-                snippet=snippet(
-                    [r.ocr_text, r.note, *tags.get(r.image_id, []), r.filename, r.folder], wanted
-                ),
+        hits = []
+        for r in rows:
+            cut = snippet([r.ocr_text, r.note, *tags.get(r.image_id, []), r.filename, r.folder], wanted)
+            hits.append(
+                KeywordHit(
+                    image_id=r.image_id,
+                    collection_id=r.collection_id,
+                    score=float(r.score),
+                    snippet=cut,
+                    highlights=highlights(cut, wanted),
+                )
             )
-            for r in rows
-        ]
+        return hits

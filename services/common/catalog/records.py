@@ -95,3 +95,4 @@ class KeywordHit(BaseModel):
     collection_id: str
     score: float
     snippet: str
+    highlights: list[tuple[int, int]] = []  # [start, end) of the matched words in `snippet`

@@ -55,6 +55,13 @@ class ModelInfo(BaseModel):
         ),
     )
     calibrated: bool = Field(False, description="Whether the checkpoint carries a relevance calibration")
+    exclusion_threshold: float | None = Field(
+        None,
+        description=(
+            "Text-to-image cosine at or above which an image may match a text (the calibration's 95th "
+            "percentile of non-matching pairs): what an excluded phrase leaves out"
+        ),
+    )
 
 
 class TextEmbedRequest(BaseModel):

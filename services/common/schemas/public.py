@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, WithJsonSchema
 
 from services.common.errors import ErrorDetail
+from services.common.hybrid import DEFAULT_KEYWORD_WEIGHT, DEFAULT_RRF_K, MAX_EXCLUDE
 from services.common.schemas.catalog import ImageFilter
 from services.common.schemas.indexer import JobItemError, JobState
 
@@ -244,16 +245,88 @@ class AlbumImagesAdded(BaseModel):
     not_in_collection: list[str] = Field(description="Ids left out: no such image in the album's collection")
 
 
+SearchMode = Literal["dense", "keyword", "hybrid"]
+MatchedBy = Literal["image", "text"]
+Phrase = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Fusion(BaseModel):
+    """How hybrid search fuses its two rankings (reciprocal rank fusion): each adds
+    `weight / (k + rank)` for every image it ranks; the image ranking's weight is 1."""
+
+    k: int = Field(DEFAULT_RRF_K, ge=1, le=1000, description="Larger flattens the difference ranks make")
+    keyword_weight: float = Field(
+        DEFAULT_KEYWORD_WEIGHT, ge=0.0, le=10.0, description="Weight of the keyword ranking"
+    )
+
+
 class SearchQuery(BaseModel):
     query: str = Field(
         min_length=1,
         max_length=MAX_QUERY_CHARS,
-        description="A Vietnamese description; accents optional",
-        examples=["một cậu bé đang chơi quần vợt"],
+        description=(
+            "A Vietnamese description; accents optional. What to leave out may be typed in it: "
+            '"không có X", "trừ X", "-X" (see `exclude`)'
+        ),
+        examples=["một cậu bé đang chơi quần vợt", "ảnh bãi biển, không có người"],
     )
     collection_id: str | None = Field(
         None, max_length=64, pattern=ID_PATTERN, description="Search one collection; all when absent"
     )
+    top_k: int = Field(20, ge=1, le=MAX_TOP_K)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+    min_score: MinScore = None
+    filters: FiltersField = None
+    order: OrderField = "relevance"
+    mode: SearchMode = Field(
+        "hybrid",
+        description=(
+            "`dense`: the picture's meaning only. `keyword`: the words in and about the image (OCR "
+            "text, filename, folder, tags, note; accents folded). `hybrid`: both rankings fused"
+        ),
+    )
+    exclude: list[Phrase] = Field(
+        default_factory=list,
+        max_length=MAX_EXCLUDE,
+        description=(
+            "Phrases to leave out, besides those typed in `query`: an image is left out when the "
+            "model may match it with one (a score at the model's exclusion threshold, where 5% of "
+            "non-matching pairs score) or its words hold every word of one"
+        ),
+        examples=[["người"]],
+    )
+    fusion: Fusion | None = Field(None, description="Hybrid's fusion parameters; defaults when absent")
+
+
+class Region(BaseModel):
+    """A box over the picture as shown (EXIF orientation applied), in fractions of its size."""
+
+    x: float = Field(ge=0.0, lt=1.0)
+    y: float = Field(ge=0.0, lt=1.0)
+    width: float = Field(gt=0.0, le=1.0)
+    height: float = Field(gt=0.0, le=1.0)
+
+
+class RefineWeights(BaseModel):
+    """Rocchio's weights: query·`query` + `positive`·mean(positives) − `negative`·mean(negatives)."""
+
+    query: float = Field(1.0, ge=0.0, le=10.0)
+    positive: float = Field(0.75, ge=0.0, le=10.0)
+    negative: float = Field(0.5, ge=0.0, le=10.0)
+
+
+class RefineQuery(BaseModel):
+    positive_ids: list[Annotated[str, Field(min_length=1, max_length=64, pattern=ID_PATTERN)]] = Field(
+        default_factory=list, max_length=20, description='Images to find more like ("thêm ảnh như thế này")'
+    )
+    negative_ids: list[Annotated[str, Field(min_length=1, max_length=64, pattern=ID_PATTERN)]] = Field(
+        default_factory=list, max_length=20, description='Images to find fewer like ("bớt ảnh như thế này")'
+    )
+    query: str | None = Field(
+        None, min_length=1, max_length=MAX_QUERY_CHARS, description="The text being refined, if any"
+    )
+    weights: RefineWeights = Field(default_factory=RefineWeights)
+    collection_id: str | None = Field(None, max_length=64, pattern=ID_PATTERN)
     top_k: int = Field(20, ge=1, le=MAX_TOP_K)
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
     min_score: MinScore = None
@@ -269,16 +342,29 @@ class SimilarByImageId(BaseModel):
     min_score: MinScore = None
     filters: FiltersField = None
     order: OrderField = "relevance"
+    region: Region | None = Field(None, description="Search by this part of the image only")
 
 
 Match = Literal["strong", "weak"]
 # Why a page has no results: nothing is indexed in the collections searched; `min_score: "auto"`
 # removed every candidate (no result reaches the model's relevance threshold); a numeric
 # `min_score` removed every candidate; the offset lies past the last candidate; `filters` matched
-# no image of the collections searched.
+# no image of the collections searched; in `keyword` mode, no image's words match the query.
 EmptyReason = Literal[
-    "nothing_indexed", "no_strong_match", "below_min_score", "past_the_end", "filter_matched_nothing"
+    "nothing_indexed",
+    "no_strong_match",
+    "below_min_score",
+    "past_the_end",
+    "filter_matched_nothing",
+    "no_text_match",
 ]
+
+
+class TextMatch(BaseModel):
+    snippet: str = Field(description="The matching text around the matched words, with its accents")
+    highlights: list[tuple[int, int]] = Field(
+        description="[start, end) character offsets of the matched words in `snippet`"
+    )
 
 
 class SearchResult(BaseModel):
@@ -307,6 +393,14 @@ class SearchResult(BaseModel):
     longitude: float | None = Field(None, description="Degrees, west negative (EXIF GPS)")
     albums: list[AlbumRef] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+    matched: list[MatchedBy] = Field(
+        default_factory=list,
+        description=(
+            "Why it is here: `image` when the model scores the picture a strong match (any score "
+            "when the model has no calibration), `text` when its words match the query"
+        ),
+    )
+    text_match: TextMatch | None = Field(None, description="The words that matched, for `text`")
 
 
 class SearchResponse(BaseModel):
@@ -332,6 +426,13 @@ class SearchResponse(BaseModel):
     )
     empty_reason: EmptyReason | None = Field(
         description="Why `results` is empty (null when it is not), so a client can say so"
+    )
+    mode: SearchMode = Field("dense", description="How the results were ranked")
+    searched: str | None = Field(
+        None, description="The text searched for, once what to leave out is taken from it"
+    )
+    excluded: list[str] = Field(
+        default_factory=list, description="The phrases left out: typed in the query, then `exclude`"
     )
 
 
