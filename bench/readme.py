@@ -4,8 +4,8 @@
 between the `bench-results` markers and `--check README.md` exits 1 when it is stale.
 `python -m bench` writes it after every run, so each figure the README shows is one a
 benchmark wrote: the summary tables and the figures in its prose are read from
-machine.md, e2e.md, ingest.md, upload_stall.md, encoder.md, index.md, deletes.md, catalog.md
-and filtered_search.md. A missing file reads "not measured yet" with the command that writes
+machine.md, e2e.md, ingest.md, upload_stall.md, encoder.md, index.md, deletes.md, catalog.md,
+filtered_search.md and ocr_cost.md. A missing file reads "not measured yet" with the command that writes
 it; a file whose layout is not the one read here is an error that names it.
 """
 
@@ -35,6 +35,7 @@ MODULES = {
     "encoder": "encoder_bench",
     "index": "index_bench",
     "deletes": "deletes_bench",
+    "ocr_cost": "ocr_cost",
     "catalog": "catalog_bench",
     "filtered_search": "filtered_search_bench",
 }
@@ -310,6 +311,23 @@ def deletes_figures(text: str | None) -> list[Figure]:
     ]
 
 
+def ocr_cost_figures(text: str | None) -> list[Figure]:
+    label = "indexing 1,000 text-free scenes with OCR on vs off"
+    if text is None:
+        return [(label, missing("ocr_cost"))]
+    scope = match(r"(\d+) shape-only scenes", text)
+    load = match(r"load average ([\d.]+)", text)[1]
+    runs = table(text, "indexing |")
+    on = first(runs, "indexing", lambda r: r == "OCR on", "the OCR run")
+    off = first(runs, "indexing", lambda r: r.startswith("OCR off"), "the peer")
+    return [
+        (
+            f"indexing {scope[1]} text-free scenes with OCR on vs off (`{command(text)}`)",
+            f"{on['vs OCR off']} ({on['seconds']} s vs {off['seconds']} s) at load average {load}",
+        )
+    ]
+
+
 FIGURES: list[tuple[str, Callable[[str | None], list[Figure]]]] = [
     ("ingest", ingest_figures),
     ("encoder", encoder_figures),
@@ -317,6 +335,7 @@ FIGURES: list[tuple[str, Callable[[str | None], list[Figure]]]] = [
     ("machine", machine_figures),
     ("upload_stall", upload_stall_figures),
     ("deletes", deletes_figures),
+    ("ocr_cost", ocr_cost_figures),
 ]
 
 
