@@ -48,6 +48,7 @@ describe("App: the catalog", () => {
     await waitFor(() =>
       expect(searches(calls).at(-1)).toEqual({
         query: "mèo",
+        mode: "hybrid",
         collection_id: "c1",
         top_k: 24,
         offset: 0,

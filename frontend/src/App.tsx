@@ -6,8 +6,9 @@ import { CollectionsPanel } from "./components/CollectionsPanel";
 import { FilterBar } from "./components/FilterBar";
 import { Header } from "./components/Header";
 import { ImageDetail } from "./components/ImageDetail";
-import { ResultsGrid } from "./components/ResultsGrid";
+import { ResultsGrid, type Direction } from "./components/ResultsGrid";
 import { SearchBar } from "./components/SearchBar";
+import { SearchChips, type Example } from "./components/SearchChips";
 import { UploadPanel } from "./components/UploadPanel";
 import { useAuth } from "./hooks/useAuth";
 import { useBrowse } from "./hooks/useBrowse";
@@ -15,11 +16,12 @@ import { useAlbums, useCameras, useTags } from "./hooks/useCatalog";
 import { useCollections } from "./hooks/useCollections";
 import { may, useIdentity } from "./hooks/useIdentity";
 import { useImage } from "./hooks/useImage";
-import { useSearch, type SearchSource } from "./hooks/useSearch";
+import { useImageNames } from "./hooks/useImageNames";
+import { useSearch } from "./hooks/useSearch";
 import { useUpload } from "./hooks/useUpload";
-import { NO_FILTERS, useUrlState } from "./hooks/useUrlState";
+import { MAX_EXAMPLES, NO_FILTERS, NO_SEARCH, useUrlState } from "./hooks/useUrlState";
 import { useI18n } from "./i18n/I18n";
-import { searchFilters } from "./search/filters";
+import { refinable, searchSource, type PickedFile } from "./search/source";
 
 let fileToken = 0;
 
@@ -29,7 +31,7 @@ export function App() {
   const auth = useAuth();
   const collections = useCollections(auth.version);
   const identity = useIdentity(auth.version);
-  const [file, setFile] = useState<{ file: File; token: number } | null>(null);
+  const [file, setFile] = useState<PickedFile | null>(null);
   const [attempt, setAttempt] = useState(0);
   const [edits, setEdits] = useState(0); // albums, tags or notes changed in the detail view
 
@@ -38,15 +40,9 @@ export function App() {
     if (url.q || url.like) setFile(null);
   }, [url.q, url.like]);
 
-  const { from, to, camera, album, tag, sort } = url;
-  const source = useMemo<SearchSource | null>(() => {
-    const narrow = searchFilters({ from, to, camera, album, tag, sort });
-    const scope = { collectionId: url.c, minScore: url.min, ...narrow };
-    if (url.like) return { kind: "similar", imageId: url.like, ...scope };
-    if (url.q) return { kind: "text", query: url.q, ...scope };
-    if (file) return { kind: "file", ...file, ...scope };
-    return null;
-  }, [url.like, url.q, url.c, url.min, file, from, to, camera, album, tag, sort]);
+  const { from, to, camera, album, tag, sort, more, less } = url;
+  // `useSearch` keys a search by what it asks, so opening an image (`img`) starts none.
+  const source = useMemo(() => searchSource(url, file), [url, file]);
   // A finished upload runs the current search again, so new images show up; so does an edit,
   // which may take an image into or out of an album or tag filtered on.
   const search = useSearch(source, `${auth.version}:${attempt}:${edits}`);
@@ -57,6 +53,7 @@ export function App() {
   const tags = useTags(url.c, lists).data ?? [];
   const cameras = useCameras(url.c, lists).data ?? [];
   const liked = useImage(url.like, auth.version).image;
+  const names = useImageNames([...more, ...less], auth.version);
 
   const reloadCollections = collections.reload;
   const onIndexed = useCallback(() => {
@@ -70,7 +67,7 @@ export function App() {
     (image: File) => {
       fileToken += 1;
       setFile({ file: image, token: fileToken });
-      navigate({ q: "", like: null, img: null });
+      navigate({ ...NO_SEARCH, img: null });
     },
     [navigate],
   );
@@ -81,16 +78,32 @@ export function App() {
     may(identity, "edit") && (collections.items.find((c) => c.id === collectionId)?.writable ?? true);
   const clearSearch = () => {
     setFile(null);
-    navigate({ q: "", like: null, img: null });
+    navigate({ ...NO_SEARCH, img: null });
   };
   const openScore = search.results.find((r) => r.image_id === url.img)?.score ?? null;
 
-  const title =
-    source?.kind === "similar"
-      ? t("similarTo", { name: liked ? `“${liked.filename}”` : "" }).trim()
-      : source?.kind === "file"
-        ? t("similarToFile", { name: source.file.name })
-        : `“${url.q}”`;
+  // A refinement adds the image to one list and takes it from the other; the oldest goes past the cap.
+  const refine = (r: SearchResult, direction: Direction) => {
+    names.remember(r.image_id, r.filename);
+    const add = (list: string[]) =>
+      [...list.filter((id) => id !== r.image_id), r.image_id].slice(-MAX_EXAMPLES);
+    const drop = (list: string[]) => list.filter((id) => id !== r.image_id);
+    navigate(
+      direction === "more" ? { more: add(more), less: drop(less) } : { more: drop(more), less: add(less) },
+    );
+  };
+  const unrefine = ({ imageId, direction }: Example) =>
+    navigate({ [direction]: url[direction].filter((id) => id !== imageId) });
+  const examples: Example[] = (["more", "less"] as const).flatMap((direction) =>
+    url[direction].map((imageId) => ({ imageId, name: names.names[imageId] ?? imageId, direction })),
+  );
+
+  const likedName = liked ? `“${liked.filename}”` : "";
+  const title = url.like
+    ? t(url.region ? "similarToRegion" : "similarTo", { name: likedName }).trim()
+    : source?.kind === "file"
+      ? t("similarToFile", { name: source.file.name })
+      : `“${url.q}”`;
 
   // While a dialog is open the page behind it is inert: Tab stays in the dialog.
   const dialogOpen = Boolean(url.img) || auth.needKey;
@@ -119,9 +132,11 @@ export function App() {
           <main className="main" id="main">
             <SearchBar
               query={url.q}
+              mode={url.mode}
               minScore={url.min}
-              onSearch={(q) => navigate({ q, like: null, img: null })}
+              onSearch={(q) => navigate({ ...NO_SEARCH, q, img: null })}
               onImage={onImage}
+              onMode={(mode) => navigate({ mode }, { replace: true })}
               onMinScore={(min) => navigate({ min }, { replace: true })}
             />
             {source !== null && (
@@ -144,7 +159,7 @@ export function App() {
                   {t("browse")}
                 </button>
               )}
-              {source !== null && !selected && source.kind !== "text" && (
+              {source !== null && !selected && (source.kind === "file" || url.like) && (
                 <button type="button" className="link-button" onClick={clearSearch}>
                   {t("clearSearch")}
                 </button>
@@ -158,13 +173,25 @@ export function App() {
               )
             ) : (
               <>
+                <SearchChips
+                  examples={examples}
+                  excluded={search.response?.excluded ?? []}
+                  onRemove={unrefine}
+                />
                 <ResultsGrid
                   title={title}
-                  titleImage={source.kind === "similar" ? liked?.thumbnail_url : null}
+                  titleImage={url.like ? liked?.thumbnail_url : null}
                   search={search}
                   minScore={url.min}
                   onOpen={openResult}
                   onShowClosest={() => navigate({ min: null })}
+                  explain={source.kind === "text"}
+                  onRefine={refinable(source) ? refine : undefined}
+                  onHybrid={
+                    source.kind === "text" && url.mode === "keyword"
+                      ? () => navigate({ mode: "hybrid" })
+                      : undefined
+                  }
                 />
               </>
             )}
@@ -177,7 +204,8 @@ export function App() {
           score={openScore}
           canEdit={canEdit}
           onClose={closeDetail}
-          onSimilar={(id) => navigate({ like: id, q: "", img: null })}
+          onSimilar={(id) => navigate({ ...NO_SEARCH, like: id, img: null })}
+          onRegion={(id, region) => navigate({ ...NO_SEARCH, like: id, region, img: null })}
           onEdited={onEdited}
         />
       )}

@@ -2,7 +2,8 @@
 
 Playwright drives the system Chromium (`/usr/bin/chromium`, `apt-get install chromium`);
 `playwright install` is never needed. Images come from the ViShapes-vi generator, with a few
-scenes of two yellow stars drawn on purpose so the query "hai ngôi sao màu vàng" has answers.
+scenes of two yellow stars drawn on purpose so the query "hai ngôi sao màu vàng" has answers,
+and one shop sign whose words (read by OCR, and in its filename) answer "phở thìn".
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tests.support.calibrated import calibrated_checkpoint
 from vi_clip_train.vishapes.__main__ import generate
 from vi_clip_train.vishapes.render import render
 from vi_clip_train.vishapes.scene import Scene, SceneObject
+from vi_clip_train.vishapes.text_set import draw_sign
 
 REPO = Path(__file__).resolve().parents[2]
 CHECKPOINT = REPO / "checkpoints" / "vi-tiny-vishapes"
@@ -53,6 +55,10 @@ STAR_SCENES = [
     ("white", [("small", "left"), ("small", "center")], ("square", "red", "small", "bottom-right")),
     ("white", [("large", "bottom-left"), ("large", "top-right")], None),
 ]
+
+
+SIGN_TEXT = "Phở Thìn"
+SIGN_NAME = "tiem-pho-thin.png"  # the sign's words are in its name too, whatever OCR reads of it
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,17 @@ def upload_set(tmp_path_factory: pytest.TempPathFactory) -> UploadSet:
         broken_name=broken.name,
         image_size=IMAGE_SIZE,
     )
+
+
+@pytest.fixture(scope="session")
+def sign_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A blue circle under a shop sign reading "Phở Thìn": words that the shape model was never
+    taught to read, so only the keyword index (OCR text, filename) finds it by them."""
+    rng = np.random.default_rng(7)
+    scene = Scene("white", (SceneObject("circle", "blue", "large", "center"),))
+    path = tmp_path_factory.mktemp("sign") / SIGN_NAME
+    draw_sign(render(scene, 2 * IMAGE_SIZE, rng), SIGN_TEXT, rng).save(path)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -52,7 +52,7 @@ describe("api client", () => {
 
   it("asks for similar images by id, and by an uploaded file as multipart", async () => {
     const { calls } = fakeApi({ "POST /search/image": () => json(searchResponse([])) });
-    await api.searchSimilar("img7", { top_k: 24, offset: 0, collection_id: null });
+    await api.searchSimilar({ image_id: "img7" }, { top_k: 24, offset: 0, collection_id: null });
     expect(calls[0]?.body).toEqual({ image_id: "img7", top_k: 24, offset: 0, collection_id: null });
 
     const file = new File([new Uint8Array([1, 2, 3])], "anh.png", { type: "image/png" });

@@ -13,6 +13,9 @@ import type {
   ImagePage,
   ImageUpdate,
   Job,
+  RefineQuery,
+  Region,
+  SearchMode,
   SearchPage,
   SearchResponse,
   TagList,
@@ -95,10 +98,16 @@ export const api = {
     call<null>("DELETE", `/collections/${enc(collectionId)}/albums/${enc(albumId)}/images/${enc(imageId)}`),
   updateImage: (imageId: string, update: Partial<ImageUpdate>) =>
     call<Image>("PATCH", `/images/${enc(imageId)}`, { json: update }),
-  searchText: (query: { query: string } & SearchPage, signal?: AbortSignal) =>
+  searchText: (query: { query: string; mode?: SearchMode } & SearchPage, signal?: AbortSignal) =>
     call<SearchResponse>("POST", "/search", { json: query, signal }),
-  searchSimilar: (imageId: string, page: SearchPage, signal?: AbortSignal) =>
-    call<SearchResponse>("POST", "/search/image", { json: { image_id: imageId, ...page }, signal }),
+  /** Images like a stored one, or like a `region` of it. */
+  searchSimilar: (target: { image_id: string; region?: Region }, page: SearchPage, signal?: AbortSignal) =>
+    call<SearchResponse>("POST", "/search/image", { json: { ...target, ...page }, signal }),
+  /** More like `positive_ids`, fewer like `negative_ids`, optionally with the text being refined. */
+  refine: (
+    query: Pick<RefineQuery, "positive_ids" | "negative_ids" | "query"> & SearchPage,
+    signal?: AbortSignal,
+  ) => call<SearchResponse>("POST", "/search/refine", { json: query, signal }),
   searchByFile: (file: Blob, page: SearchPage, signal?: AbortSignal) => {
     const form = new FormData();
     form.append("file", file, file instanceof File ? file.name : "image");

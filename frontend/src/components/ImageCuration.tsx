@@ -5,6 +5,7 @@ import type { Image } from "../api/types";
 import { useAlbums } from "../hooks/useCatalog";
 import { asApiError } from "../hooks/useCollections";
 import { useI18n } from "../i18n/I18n";
+import { RemoveIcon } from "./RemoveIcon";
 
 interface Props {
   image: Image;
@@ -13,14 +14,6 @@ interface Props {
   reload: () => Promise<void>;
   /** Albums or tags changed: lists shown elsewhere (the filters) read them again. */
   onEdited: () => void;
-}
-
-function RemoveIcon() {
-  return (
-    <svg viewBox="0 0 24 24" aria-hidden="true">
-      <path d="M7 7l10 10M17 7L7 17" />
-    </svg>
-  );
 }
 
 /** An image's albums, tags and note, edited in place; removals show at once and return on failure. */

@@ -1,5 +1,5 @@
-import { useEffect, useRef } from "react";
-import type { Image } from "../api/types";
+import { useEffect, useRef, useState } from "react";
+import type { Image, Region } from "../api/types";
 import {
   cameraLabel,
   formatBytes,
@@ -10,6 +10,7 @@ import {
 import { useImage } from "../hooks/useImage";
 import { useI18n } from "../i18n/I18n";
 import { ImageCuration } from "./ImageCuration";
+import { RegionSelect } from "./RegionSelect";
 
 interface Props {
   imageId: string;
@@ -18,6 +19,7 @@ interface Props {
   canEdit: (collectionId: string) => boolean;
   onClose: () => void;
   onSimilar: (imageId: string) => void;
+  onRegion: (imageId: string, region: Region) => void; // search by this part of the image
   onEdited: () => void;
 }
 
@@ -75,10 +77,17 @@ function Metadata({ image, score }: { image: Image; score: number | null }) {
   );
 }
 
-export function ImageDetail({ imageId, score, canEdit, onClose, onSimilar, onEdited }: Props) {
+export function ImageDetail({ imageId, score, canEdit, onClose, onSimilar, onRegion, onEdited }: Props) {
   const { t, errorText } = useI18n();
   const { image, error, setImage, reload } = useImage(imageId);
   const closeButton = useRef<HTMLButtonElement>(null);
+  const [selecting, setSelecting] = useState(false);
+  const [region, setRegion] = useState<Region | null>(null);
+
+  useEffect(() => {
+    setSelecting(false);
+    setRegion(null);
+  }, [imageId]);
 
   useEffect(() => {
     const previous = document.activeElement as HTMLElement | null;
@@ -121,7 +130,7 @@ export function ImageDetail({ imageId, score, canEdit, onClose, onSimilar, onEdi
         ) : (
           <div className="detail-body">
             <div className="detail-image">
-              <img src={image.url} alt={image.filename} width={image.width} height={image.height} />
+              <RegionSelect image={image} active={selecting} region={region} onChange={setRegion} />
             </div>
             <div className="detail-info">
               <h2 className="detail-title">{image.filename}</h2>
@@ -130,10 +139,34 @@ export function ImageDetail({ imageId, score, canEdit, onClose, onSimilar, onEdi
                 <button type="button" className="button primary" onClick={() => onSimilar(image.image_id)}>
                   {t("similar")}
                 </button>
+                <button
+                  type="button"
+                  className="button"
+                  aria-pressed={selecting}
+                  onClick={() => {
+                    setSelecting((on) => !on);
+                    setRegion(null);
+                  }}
+                >
+                  {t("regionMode")}
+                </button>
                 <a className="button ghost" href={image.url} download={image.filename}>
                   {t("download")}
                 </a>
               </div>
+              {selecting && (
+                <div className="region-actions">
+                  <p className="muted hint">{t("regionHint")}</p>
+                  <button
+                    type="button"
+                    className="button primary"
+                    disabled={!region}
+                    onClick={() => region && onRegion(image.image_id, region)}
+                  >
+                    {t("regionSearch")}
+                  </button>
+                </div>
+              )}
               <ImageCuration
                 image={image}
                 canEdit={canEdit(image.collection_id)}

@@ -10,6 +10,8 @@ interface Props {
   className?: string;
   onOpen: () => void;
   children?: ReactNode; // after the name: badges, the score
+  detail?: ReactNode; // under the name: why it matched
+  actions?: ReactNode; // buttons of their own, beside the one that opens the image
 }
 
 /** One picture of a grid (search results, browsing by date): its thumbnail, name and date taken. */
@@ -21,6 +23,8 @@ export function ImageTile({
   className,
   onOpen,
   children,
+  detail,
+  actions,
 }: Props) {
   const { t, lang } = useI18n();
   return (
@@ -36,8 +40,10 @@ export function ImageTile({
           <span className="result-name">{filename}</span>
           {children}
         </span>
+        {detail}
         {takenAt && <span className="result-date">{formatTakenAt(lang, takenAt, takenTzOffsetMin)}</span>}
       </button>
+      {actions}
     </li>
   );
 }

@@ -1,4 +1,4 @@
-import { screen } from "@testing-library/react";
+import { screen, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import { ApiError } from "../api/errors";
 import type { SearchState } from "../hooks/useSearch";
@@ -118,6 +118,106 @@ describe("ResultsGrid", () => {
     const cards = screen.getAllByRole("listitem");
     expect(cards.map((c) => c.classList.contains("weak"))).toEqual([false, true, false]);
     expect(screen.getAllByText("Khớp yếu")).toHaveLength(1);
+  });
+
+  it("says why each result matched, and marks the words that did in its snippet", () => {
+    const text_match = {
+      snippet: "… Tiệm Phở Thìn ở Hà Nội",
+      highlights: [
+        [7, 10],
+        [11, 15],
+      ] as [number, number][],
+    };
+    const wordsOnly = { snippet: "pho-thin.png", highlights: [[0, 12]] as [number, number][] };
+    const results = [
+      result(1, { matched: ["image", "text"], text_match }),
+      result(2, { matched: ["text"], match: "weak", text_match: wordsOnly }),
+      result(3, { matched: ["image"] }),
+      result(4),
+    ];
+    const search = state({ results, response: searchResponse(results) });
+    const { rerender } = renderUi(
+      <ResultsGrid
+        title="t"
+        search={search}
+        minScore={null}
+        onOpen={vi.fn()}
+        onShowClosest={vi.fn()}
+        explain
+      />,
+    );
+    const [both, words, picture, neither] = screen.getAllByRole("listitem") as [
+      HTMLElement,
+      HTMLElement,
+      HTMLElement,
+      HTMLElement,
+    ];
+    expect(within(both).getByText("hình ảnh")).toHaveAttribute("title", "Hình ảnh khớp rõ với mô tả");
+    expect(within(both).getByText("chữ")).toBeInTheDocument();
+    expect([...both.querySelectorAll("mark")].map((m) => m.textContent)).toEqual(["Phở", "Thìn"]);
+    expect(both.querySelector(".snippet")).toHaveTextContent("… Tiệm Phở Thìn ở Hà Nội");
+    expect(within(words).getByText("chữ")).toBeInTheDocument();
+    expect(within(words).queryByText("hình ảnh")).toBeNull();
+    expect(within(words).getByText("pho-thin.png", { selector: "mark" })).toBeInTheDocument();
+    expect(within(picture).getByText("hình ảnh")).toBeInTheDocument();
+    expect(picture.querySelector(".snippet, mark")).toBeNull();
+    expect(within(neither).queryByText(/^(hình ảnh|chữ)$/)).toBeNull();
+    // Its words brought it: not a weak match, though its picture scores below the threshold.
+    expect(words.classList.contains("weak")).toBe(false);
+    expect(within(words).queryByText("Khớp yếu")).toBeNull();
+
+    // Where every result matches by its picture (a search by image), no badge says so.
+    rerender(
+      <ResultsGrid title="t" search={search} minScore={null} onOpen={vi.fn()} onShowClosest={vi.fn()} />,
+    );
+    expect(screen.queryByText(/^(hình ảnh|chữ)$/)).toBeNull();
+    expect(screen.getAllByText("Phở")[0]!.tagName).toBe("MARK"); // the words that matched still show
+  });
+
+  it("offers “more like this” and “fewer like this” on each result only when the search can be refined", async () => {
+    const results = [result(1), result(2)];
+    const onRefine = vi.fn();
+    const search = state({ results, response: searchResponse(results) });
+    const { user, rerender } = renderUi(
+      <ResultsGrid
+        title="t"
+        search={search}
+        minScore={null}
+        onOpen={vi.fn()}
+        onShowClosest={vi.fn()}
+        onRefine={onRefine}
+      />,
+    );
+    const second = screen.getAllByRole("listitem")[1]!;
+    await user.click(within(second).getByRole("button", { name: "Thêm ảnh như thế này" }));
+    await user.click(within(second).getByRole("button", { name: "Bớt ảnh như thế này" }));
+    expect(onRefine.mock.calls).toEqual([
+      [results[1], "more"],
+      [results[1], "less"],
+    ]);
+    rerender(
+      <ResultsGrid title="t" search={search} minScore={null} onOpen={vi.fn()} onShowClosest={vi.fn()} />,
+    );
+    expect(screen.queryByRole("button", { name: "Thêm ảnh như thế này" })).toBeNull();
+  });
+
+  it("says in Vietnamese when no image's words match, with the hybrid search one click away", async () => {
+    const onHybrid = vi.fn();
+    const response = searchResponse([], { mode: "keyword", empty_reason: "no_text_match" });
+    const { user } = renderUi(
+      <ResultsGrid
+        title="t"
+        search={state({ response })}
+        minScore="auto"
+        onOpen={vi.fn()}
+        onShowClosest={vi.fn()}
+        onHybrid={onHybrid}
+      />,
+    );
+    expect(screen.getByRole("heading", { name: "Không ảnh nào có chữ khớp với mô tả" })).toBeInTheDocument();
+    expect(screen.getByRole("status")).toHaveTextContent("tên tệp, thư mục, nhãn hay ghi chú");
+    await user.click(screen.getByRole("button", { name: "Tìm kết hợp" }));
+    expect(onHybrid).toHaveBeenCalledOnce();
   });
 
   it("shows a clear error with a retry", async () => {

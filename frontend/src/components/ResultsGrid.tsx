@@ -1,7 +1,11 @@
-import type { MinScore, SearchResponse, SearchResult } from "../api/types";
+import type { MinScore, SearchResponse, SearchResult, TextMatch } from "../api/types";
 import type { SearchState } from "../hooks/useSearch";
 import { useI18n } from "../i18n/I18n";
+import { highlightParts } from "../search/highlight";
 import { ImageTile } from "./ImageTile";
+
+/** "more": find more images like this one; "less": fewer. */
+export type Direction = "more" | "less";
 
 interface Props {
   title: string;
@@ -10,11 +14,49 @@ interface Props {
   minScore: MinScore;
   onOpen: (result: SearchResult) => void;
   onShowClosest: () => void; // search again without a minimum score
+  /** Badges for why each result matched, where a search may match by the picture or by the words. */
+  explain?: boolean;
+  onRefine?: (result: SearchResult, direction: Direction) => void; // absent: the search cannot be refined
+  onHybrid?: () => void; // search the words and the picture, when the words alone found nothing
 }
 
-function ResultCard({ result, onOpen }: { result: SearchResult; onOpen: (r: SearchResult) => void }) {
+function Snippet({ match }: { match: TextMatch }) {
+  return (
+    <span className="snippet">
+      {highlightParts(match).map((part, i) => (part.matched ? <mark key={i}>{part.text}</mark> : part.text))}
+    </span>
+  );
+}
+
+function RefineActions({ onRefine }: { onRefine: (direction: Direction) => void }) {
+  const { t } = useI18n();
+  return (
+    <span className="refine-actions">
+      <button type="button" className="refine-button" onClick={() => onRefine("more")}>
+        <span aria-hidden="true">+</span> {t("moreLikeThis")}
+      </button>
+      <button type="button" className="refine-button" onClick={() => onRefine("less")}>
+        <span aria-hidden="true">−</span> {t("lessLikeThis")}
+      </button>
+    </span>
+  );
+}
+
+function ResultCard({
+  result,
+  explain,
+  onOpen,
+  onRefine,
+}: {
+  result: SearchResult;
+  explain: boolean;
+  onOpen: (r: SearchResult) => void;
+  onRefine?: Props["onRefine"];
+}) {
   const { t, number } = useI18n();
-  const weak = result.match === "weak";
+  const matched = explain ? (result.matched ?? []) : [];
+  // A result its words brought is no weak match, whatever its picture scores.
+  const weak = result.match === "weak" && !(result.matched ?? []).includes("text");
   return (
     <ImageTile
       filename={result.filename}
@@ -23,10 +65,22 @@ function ResultCard({ result, onOpen }: { result: SearchResult; onOpen: (r: Sear
       takenTzOffsetMin={result.taken_tz_offset_min}
       className={weak ? "result weak" : "result"}
       onOpen={() => onOpen(result)}
+      detail={result.text_match && <Snippet match={result.text_match} />}
+      actions={onRefine && <RefineActions onRefine={(direction) => onRefine(result, direction)} />}
     >
       {weak && (
         <span className="badge weak-badge" title={t("weakMatchHint")}>
           {t("weakMatch")}
+        </span>
+      )}
+      {matched.includes("image") && (
+        <span className="badge matched-badge" title={t("matchedImageHint")}>
+          {t("matchedImage")}
+        </span>
+      )}
+      {matched.includes("text") && (
+        <span className="badge matched-badge" title={t("matchedTextHint")}>
+          {t("matchedText")}
         </span>
       )}
       <span className="score" title={t("score")}>
@@ -40,12 +94,27 @@ function EmptyState({
   response,
   minScore,
   onShowClosest,
+  onHybrid,
 }: {
   response: SearchResponse;
   minScore: MinScore;
   onShowClosest: () => void;
+  onHybrid?: () => void;
 }) {
   const { t, number } = useI18n();
+  if (response.empty_reason === "no_text_match") {
+    return (
+      <div className="state empty-state" role="status">
+        <h2>{t("noTextTitle")}</h2>
+        <p>{t("noTextBody")}</p>
+        {onHybrid && (
+          <button type="button" className="button primary" onClick={onHybrid}>
+            {t("searchHybrid")}
+          </button>
+        )}
+      </div>
+    );
+  }
   if (response.empty_reason === "no_strong_match") {
     return (
       <div className="state empty-state" role="status">
@@ -79,7 +148,17 @@ function EmptyState({
   );
 }
 
-export function ResultsGrid({ title, titleImage, search, minScore, onOpen, onShowClosest }: Props) {
+export function ResultsGrid({
+  title,
+  titleImage,
+  search,
+  minScore,
+  onOpen,
+  onShowClosest,
+  explain = false,
+  onRefine,
+  onHybrid,
+}: Props) {
   const { t, errorText, number } = useI18n();
   const { status, results, response, error } = search;
 
@@ -104,7 +183,9 @@ export function ResultsGrid({ title, titleImage, search, minScore, onOpen, onSho
   }
   if (status !== "done" || !response) return null;
   if (results.length === 0) {
-    return <EmptyState response={response} minScore={minScore} onShowClosest={onShowClosest} />;
+    return (
+      <EmptyState response={response} minScore={minScore} onShowClosest={onShowClosest} onHybrid={onHybrid} />
+    );
   }
   return (
     <section className="results" aria-label={title}>
@@ -125,7 +206,7 @@ export function ResultsGrid({ title, titleImage, search, minScore, onOpen, onSho
       )}
       <ul className="grid">
         {results.map((r) => (
-          <ResultCard key={r.image_id} result={r} onOpen={onOpen} />
+          <ResultCard key={r.image_id} result={r} explain={explain} onOpen={onOpen} onRefine={onRefine} />
         ))}
       </ul>
       {error && (

@@ -1,16 +1,23 @@
 import { useEffect, useRef, useState, type FormEvent } from "react";
-import type { MinScore } from "../api/types";
-import { useI18n } from "../i18n/I18n";
+import type { MinScore, SearchMode } from "../api/types";
+import { useI18n, type MessageKey } from "../i18n/I18n";
 
 interface Props {
   query: string;
+  mode: SearchMode;
   minScore: MinScore;
   onSearch: (query: string) => void;
   onImage: (file: File) => void;
+  onMode: (mode: SearchMode) => void;
   onMinScore: (value: MinScore) => void;
 }
 
 const THRESHOLDS = [0.1, 0.2, 0.3, 0.4];
+const MODES: [SearchMode, MessageKey][] = [
+  ["hybrid", "modeHybrid"],
+  ["dense", "modeDense"],
+  ["keyword", "modeKeyword"],
+];
 
 /** The first image in a paste or drop, if any. */
 export function imageFrom(items: DataTransferItemList | null | undefined): File | null {
@@ -20,7 +27,7 @@ export function imageFrom(items: DataTransferItemList | null | undefined): File 
   return null;
 }
 
-export function SearchBar({ query, minScore, onSearch, onImage, onMinScore }: Props) {
+export function SearchBar({ query, mode, minScore, onSearch, onImage, onMode, onMinScore }: Props) {
   const { t, number } = useI18n();
   const [text, setText] = useState(query);
   const input = useRef<HTMLInputElement>(null);
@@ -108,24 +115,36 @@ export function SearchBar({ query, minScore, onSearch, onImage, onMinScore }: Pr
       </div>
       <div className="search-options">
         <p className="muted hint">{t("pasteHint")}</p>
-        <label className="threshold">
-          <span>{t("minScore")}</span>
-          <select
-            value={minScore === null ? "" : String(minScore)}
-            onChange={(e) => {
-              const value = e.target.value;
-              onMinScore(value === "" ? null : value === "auto" ? "auto" : Number(value));
-            }}
-          >
-            <option value="auto">{t("strongOnly")}</option>
-            <option value="">{t("anyScore")}</option>
-            {THRESHOLDS.map((v) => (
-              <option key={v} value={String(v)}>
-                ≥ {number(v, 2)}
-              </option>
-            ))}
-          </select>
-        </label>
+        <span className="search-controls">
+          <label className="search-control">
+            <span>{t("modeLabel")}</span>
+            <select value={mode} onChange={(e) => onMode(e.target.value as SearchMode)}>
+              {MODES.map(([value, label]) => (
+                <option key={value} value={value}>
+                  {t(label)}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="search-control">
+            <span>{t("minScore")}</span>
+            <select
+              value={minScore === null ? "" : String(minScore)}
+              onChange={(e) => {
+                const value = e.target.value;
+                onMinScore(value === "" ? null : value === "auto" ? "auto" : Number(value));
+              }}
+            >
+              <option value="auto">{t("strongOnly")}</option>
+              <option value="">{t("anyScore")}</option>
+              {THRESHOLDS.map((v) => (
+                <option key={v} value={String(v)}>
+                  ≥ {number(v, 2)}
+                </option>
+              ))}
+            </select>
+          </label>
+        </span>
       </div>
     </form>
   );

@@ -1,10 +1,13 @@
-// Runs the current search (text, similar image, or an uploaded image) and pages through it.
+// Runs the current search (text, similar image or region, refinement, or an uploaded image) and pages
+// through it.
 import { useCallback, useEffect, useRef, useState } from "react";
 import { api } from "../api/client";
 import type { ApiError } from "../api/errors";
 import type {
   ImageFilter,
   MinScore,
+  Region,
+  SearchMode,
   SearchOrder,
   SearchPage,
   SearchResponse,
@@ -24,9 +27,24 @@ export interface SearchScope {
 }
 
 export type SearchSource =
-  | ({ kind: "text"; query: string } & SearchScope)
-  | ({ kind: "similar"; imageId: string } & SearchScope)
+  | ({ kind: "text"; query: string; mode: SearchMode } & SearchScope)
+  | ({ kind: "similar"; imageId: string; region: Region | null } & SearchScope)
+  | ({ kind: "refine"; query: string | null; positiveIds: string[]; negativeIds: string[] } & SearchScope)
   | ({ kind: "file"; file: File; token: number } & SearchScope);
+
+/** What a source searches for, apart from its scope. */
+function target(source: SearchSource): unknown {
+  switch (source.kind) {
+    case "text":
+      return [source.query, source.mode];
+    case "similar":
+      return [source.imageId, source.region];
+    case "refine":
+      return [source.query, source.positiveIds, source.negativeIds];
+    case "file":
+      return source.token;
+  }
+}
 
 export interface SearchState {
   status: "idle" | "loading" | "done" | "error";
@@ -42,11 +60,9 @@ export interface SearchState {
 /** A stable identity for a source: a new one starts a new search. */
 export function sourceKey(source: SearchSource | null): string {
   if (!source) return "";
-  const what =
-    source.kind === "text" ? source.query : source.kind === "similar" ? source.imageId : source.token;
   return JSON.stringify([
     source.kind,
-    what,
+    target(source),
     source.collectionId,
     source.minScore,
     source.filters ?? null,
@@ -65,9 +81,15 @@ function fetchPage(source: SearchSource, offset: number, signal: AbortSignal): P
   };
   switch (source.kind) {
     case "text":
-      return api.searchText({ query: source.query, ...page }, signal);
-    case "similar":
-      return api.searchSimilar(source.imageId, page, signal);
+      return api.searchText({ query: source.query, mode: source.mode, ...page }, signal);
+    case "similar": {
+      const region = source.region ? { region: source.region } : {};
+      return api.searchSimilar({ image_id: source.imageId, ...region }, page, signal);
+    }
+    case "refine": {
+      const examples = { positive_ids: source.positiveIds, negative_ids: source.negativeIds };
+      return api.refine({ ...examples, ...(source.query ? { query: source.query } : {}), ...page }, signal);
+    }
     case "file":
       return api.searchByFile(source.file, page, signal);
   }

@@ -1,12 +1,17 @@
-// The search lives in the URL (`?q=…&c=…&like=…&img=…&min=…&from=…&to=…&camera=…&album=…&tag=…&sort=…`):
-// shareable, and Back works.
+// The search lives in the URL (`?q=…&mode=…&c=…&like=…&region=…&more=…&less=…&img=…&min=…&from=…&to=…
+// &camera=…&album=…&tag=…&sort=…`): shareable, and Back works.
 import { useCallback, useSyncExternalStore } from "react";
-import type { MinScore, SearchOrder } from "../api/types";
+import type { MinScore, Region, SearchMode, SearchOrder } from "../api/types";
+import { formatRegion, parseRegion } from "../search/region";
 
 export interface UrlState {
   q: string;
+  mode: SearchMode; // how a text search ranks: "hybrid" unless the URL says `mode=dense` or `keyword`
   c: string | null; // collection to search in; all when null
   like: string | null; // image id: "similar images" search
+  region: Region | null; // with `like`: search by this part of that image only
+  more: string[]; // image ids: refine the search towards images like these
+  less: string[]; // image ids: refine it away from images like these
   img: string | null; // image shown in the detail view
   min: MinScore; // minimum score; "auto" (strong matches only) unless the URL says `min=all` or a number
   from: string | null; // taken on or after this day (YYYY-MM-DD)
@@ -28,6 +33,15 @@ export const NO_FILTERS = {
   sort: "relevance",
 } satisfies Pick<UrlState, (typeof FILTER_KEYS)[number]>;
 
+/** No search: what a new one starts from (a new query, a new "similar" image). */
+export const NO_SEARCH = {
+  q: "",
+  like: null,
+  region: null,
+  more: [],
+  less: [],
+} satisfies Pick<UrlState, "q" | "like" | "region" | "more" | "less">;
+
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 function day(value: string | null): string | null {
@@ -35,6 +49,14 @@ function day(value: string | null): string | null {
 }
 
 const ALL_SCORES = "all";
+const MODES: readonly SearchMode[] = ["hybrid", "dense", "keyword"];
+/** The API's bound on each list of example images. */
+export const MAX_EXAMPLES = 20;
+
+function ids(value: string | null): string[] {
+  const list = (value ?? "").split(",").filter(Boolean);
+  return [...new Set(list)].slice(0, MAX_EXAMPLES);
+}
 
 const NAV_EVENT = "timanh:navigate";
 let cachedSearch: string | null = null;
@@ -45,10 +67,15 @@ export function parseUrl(search: string): UrlState {
   const min = p.get("min");
   const minNumber = min === null || min === "" ? NaN : Number(min);
   const minScore: MinScore = min === ALL_SCORES ? null : Number.isFinite(minNumber) ? minNumber : "auto";
+  const mode = MODES.find((m) => m === p.get("mode")) ?? "hybrid";
   return {
     q: p.get("q") ?? "",
+    mode,
     c: p.get("c") || null,
     like: p.get("like") || null,
+    region: parseRegion(p.get("region")),
+    more: ids(p.get("more")),
+    less: ids(p.get("less")),
     img: p.get("img") || null,
     min: minScore,
     from: day(p.get("from")),
@@ -63,8 +90,12 @@ export function parseUrl(search: string): UrlState {
 export function buildSearch(state: UrlState): string {
   const p = new URLSearchParams();
   if (state.q) p.set("q", state.q);
+  if (state.mode !== "hybrid") p.set("mode", state.mode);
   if (state.c) p.set("c", state.c);
   if (state.like) p.set("like", state.like);
+  if (state.region) p.set("region", formatRegion(state.region));
+  if (state.more.length) p.set("more", state.more.join(","));
+  if (state.less.length) p.set("less", state.less.join(","));
   if (state.min !== "auto") p.set("min", state.min === null ? ALL_SCORES : String(state.min));
   if (state.from) p.set("from", state.from);
   if (state.to) p.set("to", state.to);

@@ -85,6 +85,7 @@ export function searchResponse(
     calibrated: false,
     best_score: results[0]?.score ?? null,
     empty_reason: results.length ? null : "nothing_indexed",
+    mode: "hybrid",
     ...overrides,
   };
 }
