@@ -3,6 +3,7 @@ the bytes stay in object storage. `open_catalog` migrates and opens it; `Catalog
 
 from __future__ import annotations
 
+from services.common.catalog.bulk import ReferencedImage, referenced_image_id
 from services.common.catalog.curation import UNCHANGED
 from services.common.catalog.engine import Sessions, open_engine
 from services.common.catalog.folding import fold_text, keyword_tokens
@@ -60,6 +61,7 @@ __all__ = [
     "InvalidCursor",
     "KeywordHit",
     "Page",
+    "ReferencedImage",
     "TagCount",
     "clean_filename",
     "clean_folder",
@@ -69,5 +71,6 @@ __all__ = [
     "image_key",
     "keyword_tokens",
     "open_catalog",
+    "referenced_image_id",
     "thumbnail_key",
 ]

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from imaging.metadata import extract_metadata
 from services.common.catalog.browse import Browsing
+from services.common.catalog.bulk import BulkRecords
 from services.common.catalog.curation import Curation
 from services.common.catalog.engine import Sessions, upsert
 from services.common.catalog.filters import Filtering
@@ -61,7 +62,7 @@ def _seen_by(viewer: str) -> ColumnElement[bool]:
     return CollectionRow.owner.is_(None) | (CollectionRow.owner == viewer)
 
 
-class Catalog(Browsing, Curation, Filtering, KeywordSearch):
+class Catalog(Browsing, BulkRecords, Curation, Filtering, KeywordSearch):
     """The one door to collections and images: rows in the database, bytes in `store`."""
 
     def __init__(self, store: ObjectStore, sessions: Sessions) -> None:
