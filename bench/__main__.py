@@ -44,6 +44,7 @@ BENCHES = [
     Bench("catalog", "Catalog", ["-m", "bench.catalog_bench", "--records", "1000000"], True),
     Bench("filtered_search", "Filtered search", ["-m", "bench.filtered_search_bench"], False),
     Bench("ocr_cost", "OCR cost", ["-m", "bench.ocr_cost"], True),
+    Bench("collections", "Many collections", ["-m", "bench.collections_bench"], True),
 ]
 
 

@@ -26,9 +26,9 @@ import numpy as np
 
 from bench.vectors import clustered_vectors
 from services.common.shards import SegmentEntry
-from services.indexer.builder import build_index, serialize
 from services.search.allowlist import AllowList
 from services.search.segment import LoadedSegment, search_params
+from services.vector_index.build import build_index, serialize
 
 faiss: Any = _faiss  # the SWIG stubs lack most attributes and keyword arguments
 K = 10

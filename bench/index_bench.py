@@ -24,7 +24,7 @@ import hnswlib
 import numpy as np
 
 from bench.vectors import clustered_vectors
-from services.indexer.builder import build_index, serialize
+from services.vector_index.build import build_index, serialize
 
 faiss: Any = _faiss  # the SWIG stubs lack most attributes and keyword arguments
 K = 10

@@ -5,8 +5,8 @@ between the `bench-results` markers and `--check README.md` exits 1 when it is s
 `python -m bench` writes it after every run, so each figure the README shows is one a
 benchmark wrote: the summary tables and the figures in its prose are read from
 machine.md, e2e.md, ingest.md, upload_stall.md, encoder.md, index.md, deletes.md, catalog.md,
-filtered_search.md and ocr_cost.md. A missing file reads "not measured yet" with the command that writes
-it; a file whose layout is not the one read here is an error that names it.
+filtered_search.md, ocr_cost.md and collections.md. A missing file reads "not measured yet" with
+the command that writes it; a file whose layout is not the one read here is an error that names it.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ MODULES = {
     "ocr_cost": "ocr_cost",
     "catalog": "catalog_bench",
     "filtered_search": "filtered_search_bench",
+    "collections": "collections_bench",
 }
 # Rows of catalog.md shown in the README (every row stays in the file), by operation prefix.
 CATALOG_OPERATIONS = (
@@ -328,6 +329,33 @@ def ocr_cost_figures(text: str | None) -> list[Figure]:
     ]
 
 
+def collections_figures(text: str | None) -> list[Figure]:
+    label = "100 collections × 1,000 searched together vs one of 100,000, new queries"
+    if text is None:
+        return [(label, missing("collections"))]
+    points = table(text, "layout |")
+    figures = []
+    for clients in ("1", "16"):
+
+        def at(prefix: str, clients: str = clients) -> dict[str, str]:
+            return first(
+                [p for p in points if p["clients"] == clients and p["signals"] == "Redis"],
+                "layout",
+                lambda layout: layout.startswith(prefix),
+                f"{prefix} at {clients} clients",
+            )
+
+        view, before = at("100 × 1,000, merged view"), at("100 × 1,000, each on its own")
+        figures.append(
+            (
+                f"{label} at {clients} client{'' if clients == '1' else 's'} (`{command(text)}`, Redis)",
+                f"p50 {view['p50 vs peer']}, q/s {view['q/s vs peer']} "
+                f"(each on its own: p50 {before['p50 vs peer']}, q/s {before['q/s vs peer']})",
+            )
+        )
+    return figures
+
+
 FIGURES: list[tuple[str, Callable[[str | None], list[Figure]]]] = [
     ("ingest", ingest_figures),
     ("encoder", encoder_figures),
@@ -336,6 +364,7 @@ FIGURES: list[tuple[str, Callable[[str | None], list[Figure]]]] = [
     ("upload_stall", upload_stall_figures),
     ("deletes", deletes_figures),
     ("ocr_cost", ocr_cost_figures),
+    ("collections", collections_figures),
 ]
 
 

@@ -20,7 +20,7 @@ from services.common.shards import (
     unpack_vectors,
 )
 from services.common.storage import ChecksumMismatch, ObjectStore, sha256_hex
-from services.indexer.builder import build_index, resolve_index_type, serialize
+from services.vector_index.build import build_index, resolve_index_type, serialize
 
 _IVF_RE = re.compile(r"IVF(\d+)")
 

@@ -23,6 +23,7 @@ from services.search.engine import SearchEngine
 from services.search.holder import IndexHolder
 from services.search.routes import router
 from services.search.settings import SearchSettings
+from services.search.view import ViewConfig
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,18 @@ def create_app(settings: SearchSettings) -> FastAPI:
         signals = open_signals(redis_url, store, settings.storage, settings.cache.timeout_s)
         loader = ThreadPoolExecutor(2, thread_name_prefix="index-load")
         searcher = ThreadPoolExecutor(settings.search_threads, thread_name_prefix="faiss-search")
+        views = (
+            ViewConfig(settings.view_flat_max, settings.view_memory_budget_mb << 20, settings.view_debounce_s)
+            if settings.views
+            else None
+        )
         holder = IndexHolder(
-            store, settings.shard_count, settings.held_shards, app.state.metrics.registry, loader
+            store,
+            settings.shard_count,
+            settings.held_shards,
+            app.state.metrics.registry,
+            loader,
+            views,
         )
         engine = SearchEngine(holder, signals, searcher, settings.sync_timeout_s, settings.inline_max_rows)
         app.state.runtime = SearchRuntime(engine, settings)
@@ -81,6 +92,8 @@ def create_app(settings: SearchSettings) -> FastAPI:
         try:
             yield
         finally:
+            if holder.views is not None:
+                holder.views.close()
             await shut_down(tasks, [signals])
             loader.shutdown(wait=False, cancel_futures=True)
             searcher.shutdown(wait=False, cancel_futures=True)

@@ -1,4 +1,10 @@
-"""Answering one request: freshen the held versions, search every held segment, merge top-k."""
+"""Answering one request: freshen the held versions, search the merged views and the segments of
+what they do not cover, merge top-k.
+
+Freshening is read-your-writes at the cost of one read: with Redis, the search epoch (bumped in
+the same transaction as every index announcement) tells whether anything was announced since the
+collections named were last checked; only then are their signals read, in one round trip.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +18,9 @@ from services.common.errors import ApiError
 from services.common.index_signals import IndexSignals
 from services.common.schemas.search import Hit, SearchParams, SearchResponse
 from services.search.allowlist import AllowList
-from services.search.holder import HeldCollection, IndexHolder
+from services.search.holder import IndexHolder
 from services.search.segment import search_params
+from services.search.view import Chosen, ViewJob, plan
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +37,26 @@ class SearchEngine:
         self.holder, self.signals, self.executor = holder, signals, executor
         self.sync_timeout_s = sync_timeout_s
         self.inline_max_rows = inline_max_rows
+        # The epoch read before the latest signals were last read, and the collections found
+        # applied then: while the epoch stays, nothing about them was announced since.
+        self._checked_epoch: bytes | None = None
+        self._checked: set[str] = set()
 
     async def freshen(self, cids: list[str]) -> None:
         """Read-your-writes: a version or deletion announced before this request is applied first."""
         try:
+            epoch = await self.signals.epoch()
+            if epoch is not None and epoch == self._checked_epoch:
+                cids = [cid for cid in cids if cid not in self._checked]
+                if not cids:
+                    return
+            else:
+                self._checked_epoch, self._checked = epoch, set()
             latest = await self.signals.latest(cids)
         except Exception as exc:  # signals down: answer from what is held, pub/sub or polling catch up
             log.warning("index signals unavailable: %s", exc)
             return
+        applied = []
         for cid, signal in latest.items():
             held = self.holder.held.get(cid)
             if signal.version is not None and (held is None or held.manifest.version != signal.version):
@@ -45,13 +64,17 @@ class SearchEngine:
                     await asyncio.wait_for(self.holder.sync(cid), self.sync_timeout_s)
                 except TimeoutError:
                     log.warning("collection %s: newer version still loading; serving the held one", cid)
+                    continue
             if (cid in self.holder.held) and self.holder.tomb_gen(cid) != signal.tombgen:
                 await self.holder.sync_tombs(cid, signal.tombgen)
+            applied.append(cid)
+        if epoch is not None and epoch == self._checked_epoch:
+            self._checked.update(applied)
 
     async def search(self, vectors: np.ndarray, params: SearchParams) -> SearchResponse:
         cids = params.collection_ids if params.collection_ids is not None else sorted(self.holder.held)
         await self.freshen(cids)
-        chosen: list[tuple[str, HeldCollection, frozenset[str]]] = []
+        chosen: list[Chosen] = []
         skipped: dict[str, str] = {}
         exclude = frozenset(params.exclude_ids)
         for cid in dict.fromkeys(cids):
@@ -69,16 +92,23 @@ class SearchEngine:
             else:
                 tomb = self.holder.tombs.get(cid, ("", frozenset()))[1]
                 chosen.append((cid, held, tomb | exclude if exclude else tomb))
+        jobs: list[ViewJob] = []
+        rest = chosen
         if params.include_ids is not None:
             _check_filterable(chosen)
+        elif self.holder.views is not None:
+            jobs, rest = plan(self.holder.views.views, chosen)
         # A small scan (measured on vi-tiny's 256-d vectors, one query: a Flat search of 1,000 rows
         # 33 µs, the hand-off to a thread and back 55 µs) runs here; anything larger on a thread,
         # so the event loop keeps answering while FAISS works.
-        if sum(held.rows for _, held, _ in chosen) * len(vectors) <= self.inline_max_rows:
-            results, candidates = _search(chosen, vectors, params)
+        rows = sum(job.rows for job in jobs) + sum(held.rows for _, held, _ in rest)
+        if rows * len(vectors) <= self.inline_max_rows:
+            results, candidates = _search(jobs, rest, vectors, params)
         else:
             loop = asyncio.get_running_loop()
-            results, candidates = await loop.run_in_executor(self.executor, _search, chosen, vectors, params)
+            results, candidates = await loop.run_in_executor(
+                self.executor, _search, jobs, rest, vectors, params
+            )
         return SearchResponse(
             results=results,
             index_versions={cid: held.manifest.version for cid, held, _ in chosen},
@@ -88,7 +118,7 @@ class SearchEngine:
         )
 
 
-def _check_filterable(chosen: list[tuple[str, HeldCollection, frozenset[str]]]) -> None:
+def _check_filterable(chosen: list[Chosen]) -> None:
     for cid, held, _ in chosen:
         for seg in held.segments:
             if not seg.scorer.readable:
@@ -102,11 +132,12 @@ def _check_filterable(chosen: list[tuple[str, HeldCollection, frozenset[str]]]) 
 
 
 def _search(
-    chosen: list[tuple[str, HeldCollection, frozenset[str]]], x: np.ndarray, p: SearchParams
+    jobs: list[ViewJob], chosen: list[Chosen], x: np.ndarray, p: SearchParams
 ) -> tuple[list[list[Hit]], int]:
     """Blocking: runs on the search thread pool, never on the event loop.
 
-    Returns the merged top k per query and the number of rows searched over. With an allow-list
+    Returns the merged top k per query and the number of rows searched over: the views' jobs,
+    then the segments of every other chosen collection. With an allow-list
     every allowed row is scored exactly (`LoadedSegment.search_allowed`) instead of asking the
     index: a selector inside an IVF or HNSW search is not exact (the lists probed or the graph
     walked may hold few allowed rows), and over-fetching then filtering cannot promise k hits.
@@ -119,8 +150,16 @@ def _search(
     merged: list[list[tuple[float, str, str]]] = [[] for _ in range(len(x))]
     include = frozenset(p.include_ids) if p.include_ids is not None else None
     candidates = 0
+    for job in jobs:
+        params = search_params(job.view.index, p.nprobe, p.ef_search)
+        for q, view_hits in enumerate(job.view.search(x, p.k, job.covered, params)):
+            merged[q].extend(view_hits)
+        candidates += job.rows
+    unfiltered = AllowList.of(include) if include is not None else None
     for cid, held, excluded in chosen:
-        allowed = AllowList.of(include - excluded) if include is not None else None
+        allowed = None
+        if include is not None:
+            allowed = AllowList.of(include - excluded) if excluded & include else unfiltered
         for seg in held.segments:
             if allowed is None:
                 params = search_params(seg.index, p.nprobe, p.ef_search)

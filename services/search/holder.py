@@ -27,6 +27,7 @@ from services.common.shards import (
 )
 from services.common.storage import ChecksumMismatch, ObjectStore, StorageError, sha256_hex
 from services.search.segment import LoadedSegment
+from services.search.view import MergedView, ViewConfig, ViewKeeper, ViewKey
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class _Metrics:
     failures: Counter = field(init=False)
     failed: Gauge = field(init=False)
     vectors: Gauge = field(init=False)
+    view_rows: Gauge = field(init=False)
 
     def __post_init__(self) -> None:
         self.failures = Counter(
@@ -70,6 +72,12 @@ class _Metrics:
         self.vectors = Gauge(
             "search_index_vectors", "Rows held per collection", ["collection"], registry=self.registry
         )
+        self.view_rows = Gauge(
+            "search_view_rows",
+            "Rows of the merged view of each model version and dim",
+            ["view"],
+            registry=self.registry,
+        )
 
 
 class IndexHolder:
@@ -80,7 +88,9 @@ class IndexHolder:
         shards: list[int],
         registry: CollectorRegistry,
         loader: ThreadPoolExecutor,
+        views: ViewConfig | None = None,
     ) -> None:
+        """`views`: keep merged views over the held collections (None: search each on its own)."""
         self.store, self.shard_count, self.shards = store, shard_count, set(shards)
         self.held: dict[str, HeldCollection] = {}
         self.tombs: dict[str, tuple[str, frozenset[str]]] = {}
@@ -89,6 +99,18 @@ class IndexHolder:
         self._locks: dict[str, asyncio.Lock] = {}
         self._loader = loader
         self._metrics = _Metrics(registry)
+        self.views = (
+            ViewKeeper(views, loader, lambda: self.held, self._views_built) if views is not None else None
+        )
+
+    def _views_built(self, views: dict[ViewKey, MergedView]) -> None:
+        self._metrics.view_rows.clear()
+        for (model_version, dim), view in views.items():
+            self._metrics.view_rows.labels(f"{model_version}/{dim}").set(view.rows)
+
+    def _changed(self) -> None:
+        if self.views is not None:
+            self.views.changed()
 
     def _lock(self, cid: str) -> asyncio.Lock:
         return self._locks.setdefault(cid, asyncio.Lock())
@@ -113,6 +135,7 @@ class IndexHolder:
                 self._refuse(cid, pointer.version, f"{type(exc).__name__}: {exc}"[:300])
                 return
             self.held[cid] = new
+            self._changed()
             self.failures.pop(cid, None)
             self._metrics.failed.labels(cid).set(0)
             self._metrics.vectors.labels(cid).set(new.rows)
@@ -163,6 +186,7 @@ class IndexHolder:
     def drop(self, cid: str) -> None:
         if self.held.pop(cid, None) is not None:
             log.info("collection %s dropped", cid)
+            self._changed()
         self.tombs.pop(cid, None)
         self.failures.pop(cid, None)
         self._metrics.vectors.labels(cid).set(0)

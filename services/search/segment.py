@@ -69,6 +69,12 @@ class RowScorer:
     def readable(self) -> bool:
         return self.stored is not None
 
+    def vectors(self, n: int) -> np.ndarray:
+        """Rows `[0, n)` as the index stores them, [n, dim] float32 (what a merged view holds)."""
+        if self.stored is None:
+            raise ValueError("this index type cannot give its rows back")
+        return np.asarray(self.stored.reconstruct_batch(np.arange(n, dtype=np.int64)), dtype=np.float32)
+
     def scores(self, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """[len(x), len(rows)] float32 scores of the queries `x` with the index's `rows`."""
         x, rows = np.ascontiguousarray(x, dtype=np.float32), np.ascontiguousarray(rows, dtype=np.int64)

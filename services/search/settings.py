@@ -36,6 +36,20 @@ class SearchSettings(ServiceSettings):
     faiss_threads: int = Field(
         0, ge=0, le=256, description="OpenMP threads of one FAISS call; 0 keeps FAISS's default"
     )
+    views: bool = Field(
+        True,
+        description="Search collections sharing a model version through one merged index (a second "
+        "copy of their vectors); false: each collection on its own segments",
+    )
+    view_flat_max: int = Field(
+        20_000, ge=0, description="A merged view of up to this many rows is exact (Flat); larger: `auto`"
+    )
+    view_memory_budget_mb: int = Field(
+        1024, ge=1, description="Memory a merged view's `auto` index type may use (as the indexer's)"
+    )
+    view_debounce_s: float = Field(
+        1.0, ge=0, description="A merged view is rebuilt this long after the held versions last changed"
+    )
     max_request_bytes: int = Field(
         16 << 20, ge=1024, description="Largest search request body accepted (413 above it)"
     )

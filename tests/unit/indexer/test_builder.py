@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from services.common.shards import pack_ids, pack_vectors, shard_of, unpack_ids, unpack_vectors
-from services.indexer.builder import build_index, resolve_index_type, serialize
 from services.indexer.segments import trainable_type
+from services.vector_index.build import build_index, resolve_index_type, serialize
 from tests.support.index_data import clustered, exact_top_k, ids_for
 
 DIM = 64
