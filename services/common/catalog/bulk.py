@@ -26,9 +26,6 @@ from services.common.catalog.folding import keyword_document
 from services.common.catalog.keys import clean_filename, clean_folder, image_id_for, nfc
 from services.common.catalog.models import CollectionRow, ImageRow, ImageTextRow
 
-# Rows per INSERT statement: SQLite allows 32,766 bound values, an image row binds 11.
-_ROWS_PER_STATEMENT = 2_000
-
 
 def referenced_image_id(collection_id: str, reference: str) -> str:
     """Deterministic per collection and reference; never equal to an uploaded image's id (those
@@ -93,24 +90,22 @@ class BulkRecords:
             return ids
         dialect = self.sessions.dialect
         pending = list(rows.values())
+        # One statement compiled once, executed over every row ("insertmanyvalues": SQLAlchemy
+        # sends them in multi-row batches and gathers RETURNING): 50,000 rows in about a second
+        # here, where building one VALUES list per 2,000 rows took 20 s.
+        insert_rows = (
+            upsert(dialect, ImageRow)
+            .on_conflict_do_nothing(index_elements=["image_id"])
+            .returning(ImageRow.image_id)
+        )
+        insert_words = upsert(dialect, ImageTextRow).on_conflict_do_nothing(index_elements=["image_id"])
         with self.sessions.write() as s:
-            added: list[str] = []
-            for start in range(0, len(pending), _ROWS_PER_STATEMENT):
-                chunk = pending[start : start + _ROWS_PER_STATEMENT]
-                stmt = upsert(dialect, ImageRow).values(chunk)
-                result = s.execute(
-                    stmt.on_conflict_do_nothing(index_elements=["image_id"]).returning(ImageRow.image_id)
-                )
-                added.extend(result.scalars())
+            added = list(s.execute(insert_rows, pending).scalars())
             if added:
                 documents = [
                     {"image_id": iid, "collection_id": collection_id, "folded": folded[iid]} for iid in added
                 ]
-                for start in range(0, len(documents), _ROWS_PER_STATEMENT):
-                    stmt = upsert(dialect, ImageTextRow).values(
-                        documents[start : start + _ROWS_PER_STATEMENT]
-                    )
-                    s.execute(stmt.on_conflict_do_nothing(index_elements=["image_id"]))
+                s.execute(insert_words, documents)
                 s.execute(
                     update(CollectionRow)
                     .where(CollectionRow.id == collection_id)
