@@ -9,12 +9,13 @@ rows) is caught where it could matter, among the hits, and that one search compa
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
 
 
-def _hashes(ids: frozenset[str] | list[str]) -> np.ndarray:
+def _hashes(ids: Collection[str]) -> np.ndarray:
     # str hashes are cached on the object: a frozenset of the ids has computed them already.
     return np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids))
 
@@ -41,7 +42,7 @@ class HashIndex:
     rows: np.ndarray  # rows[i] is the row whose id hashes to hashes[i]
 
     @classmethod
-    def build(cls, ids: list[str]) -> HashIndex | None:
+    def build(cls, ids: Collection[str]) -> HashIndex | None:
         """None when two held ids share a hash: that segment compares strings instead."""
         hashes = _hashes(ids)
         order = np.argsort(hashes, kind="stable")

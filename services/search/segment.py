@@ -10,6 +10,7 @@ import numpy as np
 
 from services.common.shards import SegmentEntry
 from services.search.allowlist import AllowList, HashIndex
+from services.search.ids import PackedIds
 
 faiss: Any = _faiss  # the SWIG stubs lack most attributes and keyword arguments
 
@@ -95,18 +96,40 @@ class RowScorer:
 class LoadedSegment:
     entry: SegmentEntry
     index: Any
-    ids: list[str]
-    positions: dict[str, int]  # id -> row
+    ids: PackedIds
     scorer: RowScorer
-    by_hash: HashIndex | None  # None when two ids share a hash: allow-lists then use `positions`
+    by_hash: HashIndex | None  # None when two ids share a hash: lookups then use `_rows`
+    _rows: dict[str, int] | None = None  # id -> row, only where `by_hash` cannot serve
 
     @classmethod
     def load(cls, entry: SegmentEntry, index_bytes: bytes, ids: list[str]) -> LoadedSegment:
         index = faiss.deserialize_index(np.frombuffer(index_bytes, dtype=np.uint8))  # owns, typed
         if index.ntotal != len(ids):
             raise ValueError(f"{entry.key}: {index.ntotal} rows but {len(ids)} ids")
-        positions = {iid: i for i, iid in enumerate(ids)}
-        return cls(entry, index, ids, positions, RowScorer(index), HashIndex.build(ids))
+        return cls(entry, index, PackedIds.of(ids), RowScorer(index), HashIndex.build(ids))
+
+    def _positions(self) -> dict[str, int]:
+        """id -> row, made on first need for a segment without a hash index."""
+        if self._rows is None:
+            self._rows = {iid: i for i, iid in enumerate(self.ids)}
+        return self._rows
+
+    def rows_of_ids(self, ids: frozenset[str]) -> np.ndarray:
+        """Ascending rows of these ids held here (ids not held are simply absent), exactly."""
+        if self.by_hash is None:
+            get = self._positions().get
+            rows = np.fromiter((r for r in map(get, ids) if r is not None), dtype=np.int64)
+            rows.sort()
+            return rows
+        rows = self.rows_of(AllowList.of(ids))
+        held = self.ids
+        return rows[np.fromiter((held[int(r)] in ids for r in rows), dtype=bool, count=len(rows))]
+
+    def held_count(self, ids: frozenset[str]) -> int:
+        """How many of these ids this segment holds."""
+        if len(ids) < len(self.ids):
+            return len(self.rows_of_ids(ids))
+        return sum(1 for iid in self.ids if iid in ids)
 
     def search(
         self, x: np.ndarray, k: int, excluded: frozenset[str], params: Any
@@ -114,16 +137,14 @@ class LoadedSegment:
         """Top-k per query without excluded ids: asks for k plus the excluded rows present here."""
         if self.index.ntotal == 0:
             return [[] for _ in range(len(x))]
-        small, large = (
-            (excluded, self.positions) if len(excluded) < len(self.positions) else (self.positions, excluded)
-        )
-        hidden = sum(1 for iid in small if iid in large)
+        hidden = self.held_count(excluded) if excluded else 0
         kk = min(self.index.ntotal, k + hidden)
         scores, rows = self.index.search(x, kk, params=params)
         out = []
+        ids = self.ids
         for srow, irow in zip(scores, rows, strict=True):
-            hits = [(float(s), self.ids[i]) for s, i in zip(srow, irow, strict=True) if i >= 0]
-            out.append([h for h in hits if h[1] not in excluded][:k])
+            hits = [(float(s), ids[i]) for s, i in zip(srow.tolist(), irow.tolist(), strict=True) if i >= 0]
+            out.append([h for h in hits if h[1] not in excluded][:k] if excluded else hits[:k])
         return out
 
     def rows_of(self, allow: AllowList) -> np.ndarray:
@@ -134,7 +155,7 @@ class LoadedSegment:
         """
         if self.by_hash is not None:
             return self.by_hash.candidates(allow)
-        get = self.positions.get
+        get = self._positions().get
         rows = np.fromiter((r for r in map(get, allow.ids) if r is not None), dtype=np.int64)
         rows.sort()
         return rows
@@ -148,7 +169,7 @@ class LoadedSegment:
         if all(iid in allow.ids for hits in found for _, iid in hits):
             return found, len(rows)
         # A row that only hashes like an allowed id reached the hits: compare every row's id.
-        rows = rows[np.fromiter((self.ids[r] in allow.ids for r in rows), dtype=bool, count=len(rows))]
+        rows = rows[np.fromiter((self.ids[int(r)] in allow.ids for r in rows), dtype=bool, count=len(rows))]
         return self.search_among(x, k, rows), len(rows)
 
     def search_among(self, x: np.ndarray, k: int, rows: np.ndarray) -> list[list[tuple[float, str]]]:
@@ -169,6 +190,6 @@ class LoadedSegment:
             top_scores, top_rows = scores, cands
         order = np.argsort(-top_scores, axis=1, kind="stable")
         return [
-            [(float(s), self.ids[i]) for s, i in zip(srow[o], irow[o], strict=True)]
+            [(float(s), self.ids[i]) for s, i in zip(srow[o].tolist(), irow[o].tolist(), strict=True)]
             for srow, irow, o in zip(top_scores, top_rows, order, strict=True)
         ]

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from services.search.ids import PackedIds
 from services.search.segment import LoadedSegment
 from services.vector_index.build import build_index, resolve_index_type
 
@@ -69,13 +70,12 @@ class ViewPart:
 
     def hidden_rows(self, ids: frozenset[str]) -> list[int]:
         """View rows of the given ids held in this part."""
-        out = []
+        out: list[int] = []
         for offset, seg in self.segments:
-            get = seg.positions.get
-            if len(ids) < len(seg.positions):
-                out += [offset + r for r in map(get, ids) if r is not None]
+            if len(ids) < len(seg.ids):
+                out += (seg.rows_of_ids(ids) + offset).tolist()
             else:
-                out += [offset + r for iid, r in seg.positions.items() if iid in ids]
+                out += [offset + r for r, iid in enumerate(seg.ids) if iid in ids]
         return out
 
 
@@ -88,7 +88,7 @@ class MergedView:
     cids: list[str]  # part number -> collection
     part_rows: np.ndarray  # part number -> rows
     owner: np.ndarray  # view row -> part number
-    ids: list[str]  # view row -> image id
+    ids: PackedIds  # view row -> image id
 
     @property
     def rows(self) -> int:
@@ -124,7 +124,7 @@ class MergedView:
             out.append(
                 [
                     (float(s), self.ids[r], self.cids[self.owner[r]])
-                    for s, r in zip(srow[at], rrow[at], strict=True)
+                    for s, r in zip(srow[at].tolist(), rrow[at].tolist(), strict=True)
                 ]
             )
         return out
@@ -138,25 +138,27 @@ def build_view(key: ViewKey, members: dict[str, HeldCollection], config: ViewCon
     """Blocking: one index over the members' rows, in collection order (runs on the loader pool)."""
     parts: dict[str, ViewPart] = {}
     blocks: list[np.ndarray] = []
-    ids: list[str] = []
+    ids: list[PackedIds] = []
+    rows = 0
     owners: list[np.ndarray] = []
     for number, cid in enumerate(sorted(members)):
         held = members[cid]
-        start = len(ids)
+        start = rows
         placed = []
         for seg in held.segments:
-            placed.append((len(ids), seg))
+            placed.append((rows, seg))
             blocks.append(seg.scorer.vectors(seg.index.ntotal))
-            ids += seg.ids
-        parts[cid] = ViewPart(number, cid, held.manifest.version, start, len(ids), tuple(placed))
-        owners.append(np.full(len(ids) - start, number, dtype=np.int32))
+            ids.append(seg.ids)
+            rows += len(seg.ids)
+        parts[cid] = ViewPart(number, cid, held.manifest.version, start, rows, tuple(placed))
+        owners.append(np.full(rows - start, number, dtype=np.int32))
     x = np.vstack(blocks) if blocks else np.zeros((0, key[1]), dtype=np.float32)
     index_type = resolve_index_type("auto", len(x), key[1], config.budget_bytes, config.flat_max)
     index = build_index(x, index_type)
     cids = sorted(members)
     part_rows = np.asarray([parts[c].rows for c in cids], dtype=np.int64)
     owner = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int32)
-    return MergedView(key, index, index_type, parts, cids, part_rows, owner, ids)
+    return MergedView(key, index, index_type, parts, cids, part_rows, owner, PackedIds.concat(ids))
 
 
 def build_views(
