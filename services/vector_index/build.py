@@ -1,7 +1,12 @@
 """FAISS segment building: an index type by factory string or `auto`, trained and filled.
 
-`auto` follows autofaiss's idea: exact while small, HNSW while its graph fits the memory
-budget, IVF-Flat beyond, IVF-PQ with a compact refinement when memory is short.
+`auto` follows autofaiss's idea: exact while small, HNSW up to HNSW_MAX_ROWS while its graph fits
+the memory budget, IVF-Flat beyond, IVF-PQ with a compact refinement when memory is short.
+
+Why HNSW stops at 100,000 rows a shard: its graph costs ~280 bytes a row (32 links each way at the
+base layer), IVF-Flat's lists 8; and on a 250,000-row shard of clustered 256-d vectors (one query,
+one thread, k=100) HNSW32 answered in 266 µs at recall@10 0.86 while IVF2048,Flat answered in
+1,112 µs at 1.00 with its default 128 probes and 448 µs at 1.00 with 32 (`nprobe` per request).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import faiss
 import numpy as np
 
 HNSW_DEFAULT_EF = 64
+HNSW_MAX_ROWS = 100_000
 PQ_SUB_BYTES = 8  # bytes of PQ code per 8 dimensions: 512-d -> 64-byte codes
 
 
@@ -30,7 +36,7 @@ def resolve_index_type(spec: str, n: int, dim: int, budget_bytes: int, flat_max:
         return spec
     if n <= flat_max:
         return "Flat"
-    if n * (4 * dim + 32 * 2 * 4 * 1.1) <= budget_bytes:
+    if n <= HNSW_MAX_ROWS and n * (4 * dim + 32 * 2 * 4 * 1.1) <= budget_bytes:
         return "HNSW32"
     nlist = _nlist_for(n)
     if n * 4 * dim * 1.05 <= budget_bytes:
