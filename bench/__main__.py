@@ -45,6 +45,7 @@ BENCHES = [
     Bench("filtered_search", "Filtered search", ["-m", "bench.filtered_search_bench"], False),
     Bench("ocr_cost", "OCR cost", ["-m", "bench.ocr_cost"], True),
     Bench("collections", "Many collections", ["-m", "bench.collections_bench"], True),
+    Bench("bulk", "Bulk embedding on Ray", ["-m", "bench.bulk_bench"], True),
 ]
 
 

@@ -5,8 +5,8 @@ between the `bench-results` markers and `--check README.md` exits 1 when it is s
 `python -m bench` writes it after every run, so each figure the README shows is one a
 benchmark wrote: the summary tables and the figures in its prose are read from
 machine.md, e2e.md, ingest.md, upload_stall.md, encoder.md, index.md, deletes.md, catalog.md,
-filtered_search.md, ocr_cost.md and collections.md. A missing file reads "not measured yet" with
-the command that writes it; a file whose layout is not the one read here is an error that names it.
+filtered_search.md, ocr_cost.md, collections.md and bulk.md. A missing file reads "not measured
+yet" with the command that writes it; a file whose layout is not the one read here is an error that names it.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ MODULES = {
     "catalog": "catalog_bench",
     "filtered_search": "filtered_search_bench",
     "collections": "collections_bench",
+    "bulk": "bulk_bench",
 }
 # Rows of catalog.md shown in the README (every row stays in the file), by operation prefix.
 CATALOG_OPERATIONS = (
@@ -356,6 +357,30 @@ def collections_figures(text: str | None) -> list[Figure]:
     return figures
 
 
+def bulk_figures(text: str | None) -> list[Figure]:
+    label = "bulk embedding on Ray Data, steady images/s / the in-process forward at the same threads"
+    if text is None:
+        return [(label, missing("bulk"))]
+    scope = match(r"^([\d,]+) ViShapes-vi PNGs .*? on (\w+), batch (\d+)", text)
+    load = match(r"load average ([\d.]+)", text)[1]
+    parts = []
+    for r in table(text, "source | actors"):
+        actors = r["actors"].split(" ")[0]
+        parts.append(
+            f"{r['source']}, {actors} actor{'' if actors == '1' else 's'}: {r['Ray steady images/s']} / "
+            f"{r['raw in-process images/s']} ({r['steady / raw']})"
+        )
+    ceiling = match(r"^S3 server ceiling: .*?: ([\d,]+) images/s; the S3 runs reach ([\d.]+×)", text)
+    parts.append(f"S3 server ceiling {ceiling[1]} images/s, reached {ceiling[2]}")
+    return [
+        (
+            f"bulk embedding on Ray Data, {scope[1]} images on {scope[2]} (`{command(text)}`), "
+            "steady / in-process forward at the same threads",
+            "; ".join(parts) + f" at load average {load}",
+        )
+    ]
+
+
 FIGURES: list[tuple[str, Callable[[str | None], list[Figure]]]] = [
     ("ingest", ingest_figures),
     ("encoder", encoder_figures),
@@ -365,6 +390,7 @@ FIGURES: list[tuple[str, Callable[[str | None], list[Figure]]]] = [
     ("deletes", deletes_figures),
     ("ocr_cost", ocr_cost_figures),
     ("collections", collections_figures),
+    ("bulk", bulk_figures),
 ]
 
 

@@ -141,32 +141,42 @@ def item_folder(request: JobRequest, ref: str, policy: SourcePolicy) -> str | No
     return None
 
 
-def load_item(request: JobRequest, ref: str, catalog: Catalog, policy: SourcePolicy) -> ImageRecord:
-    """The catalogued image an item stands for, importing its bytes first when needed.
-
-    An imported file keeps the name people gave it (spaces, diacritics, `#`) as its filename and
-    the folder it was found in; it is stored under the image's own id, so the name never has to
-    be a valid key. A collection deleted meanwhile raises CollectionNotFound."""
-    cid, max_bytes = request.collection_id, policy.max_bytes
-    if isinstance(request.source, ObjectsSource):
-        record = catalog.get_image(ref)
-        if record is None or record.collection_id != cid:
-            raise ItemError("not_found", "No such image in this collection.")
-        return record
+def read_item(request: JobRequest, ref: str, store: ObjectStore, policy: SourcePolicy) -> bytes:
+    """The bytes of an imported item (a key of the bucket or a file), at most `policy.max_bytes`."""
+    max_bytes = policy.max_bytes
     try:
         if isinstance(request.source, PrefixSource):
-            data = catalog.store.read_capped(validate_source_key(ref), max_bytes)
-        else:
-            data = _read_file(ref, max_bytes)
+            return store.read_capped(validate_source_key(ref), max_bytes)
+        return _read_file(ref, max_bytes)
     except ObjectTooLarge as exc:
         raise ItemError("file_too_large", f"The file exceeds {max_bytes:,} bytes.") from exc
     except ValueError as exc:
         raise ItemError("invalid_name", "The file name cannot be read as a storage key.") from exc
     except (ObjectNotFound, OSError) as exc:
         raise ItemError("unreadable", f"Cannot read the item: {type(exc).__name__}") from exc
+
+
+def item_name(ref: str) -> str:
+    """The filename an imported item keeps: the last part of its key or path."""
+    return ref.rsplit("/", 1)[-1]
+
+
+def load_item(request: JobRequest, ref: str, catalog: Catalog, policy: SourcePolicy) -> ImageRecord:
+    """The catalogued image an item stands for, importing its bytes first when needed.
+
+    An imported file keeps the name people gave it (spaces, diacritics, `#`) as its filename and
+    the folder it was found in; it is stored under the image's own id, so the name never has to
+    be a valid key. A collection deleted meanwhile raises CollectionNotFound."""
+    cid = request.collection_id
+    if isinstance(request.source, ObjectsSource):
+        record = catalog.get_image(ref)
+        if record is None or record.collection_id != cid:
+            raise ItemError("not_found", "No such image in this collection.")
+        return record
+    data = read_item(request, ref, catalog.store, policy)
     try:
         folder = item_folder(request, ref, policy)
-        record, _ = catalog.store_image(cid, ref.rsplit("/", 1)[-1], data, folder=folder)
+        record, _ = catalog.store_image(cid, item_name(ref), data, folder=folder)
     except ImageDecodeError as exc:
         raise ItemError(exc.code, str(exc)[:200]) from exc
     return record

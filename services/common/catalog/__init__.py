@@ -29,7 +29,7 @@ from services.common.catalog.records import (
     Page,
     TagCount,
 )
-from services.common.catalog.repository import Catalog, CollectionNotFound
+from services.common.catalog.repository import Catalog, CollectionNotFound, write_image_objects
 from services.common.settings import CatalogSettings
 from services.common.storage import ObjectStore
 
@@ -73,4 +73,5 @@ __all__ = [
     "open_catalog",
     "referenced_image_id",
     "thumbnail_key",
+    "write_image_objects",
 ]

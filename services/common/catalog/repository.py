@@ -200,42 +200,30 @@ class Catalog(Browsing, BulkRecords, Curation, Filtering, KeywordSearch):
         """Write every part of an image in order (each write replaces what a crashed try left).
 
         The row keeps what people added (note, albums, tags) and its first upload time."""
-        digest = hashlib.sha256(data).hexdigest()
-        image_id = image_id_for(collection_id, digest)
-        obj = ImageObjectMeta(
-            collection_id=collection_id,
-            image_id=image_id,
-            sha256=digest,
-            filename=clean_filename(filename),
-            folder=clean_folder(folder),
-            created_at=created_at or datetime.now(UTC),
+        row = write_image_objects(
+            self.store, collection_id, filename, data, prepared, folder=folder, created_at=created_at
         )
-        key, thumb = image_key(collection_id, image_id), thumbnail_key(collection_id, image_id)
-        self.store.put(key, data, prepared.content_type, obj.to_metadata())
-        self.store.put(thumb, prepared.thumbnail, THUMBNAIL_CONTENT_TYPE)
-        values: dict[str, object] = {
-            "filename": obj.filename,
-            "folder": obj.folder,
-            "width": prepared.width,
-            "height": prepared.height,
-            "content_type": prepared.content_type,
-            "size": len(data),
-            "sha256": digest,
-            **exif_columns(extract_metadata(data)),
-        }
-        row = {"image_id": image_id, "collection_id": collection_id, "created_at": obj.created_at, **values}
+        self.add_image_rows(collection_id, [row])
+        record = self.get_image(str(row["image_id"]))
+        assert record is not None
+        return record
+
+    def add_image_rows(self, collection_id: str, rows: list[dict[str, object]]) -> None:
+        """Rows of images whose objects `write_image_objects` stored, in one transaction; a row
+        already there is updated and not counted again. Raises CollectionNotFound (after removing
+        the rows' objects) when the collection does not exist."""
         try:
             with self.sessions.write() as s:
-                self._insert_image(s, row, values)
+                for row in rows:
+                    self._insert_image(s, row, {k: v for k, v in row.items() if k not in _ROW_IDENTITY})
         except IntegrityError as exc:
             if self.get_collection(collection_id) is not None:
                 raise
-            for written in (key, thumb):  # a collection deleted meanwhile keeps none of its bytes
-                self.store.delete(written)
+            for row in rows:  # a collection deleted meanwhile keeps none of its bytes
+                image_id = str(row["image_id"])
+                self.store.delete(image_key(collection_id, image_id))
+                self.store.delete(thumbnail_key(collection_id, image_id))
             raise CollectionNotFound(collection_id) from exc
-        record = self.get_image(image_id)
-        assert record is not None
-        return record
 
     def restore_image(self, meta: ImageObjectMeta, data: bytes) -> None:
         """The row of stored bytes (a rebuild), from their object metadata and their pixels and EXIF;
@@ -311,6 +299,49 @@ class Catalog(Browsing, BulkRecords, Curation, Filtering, KeywordSearch):
                 )
         self.store.delete(image_key(record.collection_id, record.image_id))
         self.store.delete(thumbnail_key(record.collection_id, record.image_id))
+
+
+_ROW_IDENTITY = ("image_id", "collection_id", "created_at")  # what a re-upload leaves as it was
+
+
+def write_image_objects(
+    store: ObjectStore,
+    collection_id: str,
+    filename: str | None,
+    data: bytes,
+    prepared: PreparedImage,
+    *,
+    folder: str | None = None,
+    created_at: datetime | None = None,
+) -> dict[str, object]:
+    """Store an image's bytes (with their metadata) and thumbnail under its content id; returns
+    its catalog row for `Catalog.add_image_rows`. Needs no database, so a bulk job's workers
+    store images where their bytes are and hand only rows back."""
+    digest = hashlib.sha256(data).hexdigest()
+    image_id = image_id_for(collection_id, digest)
+    obj = ImageObjectMeta(
+        collection_id=collection_id,
+        image_id=image_id,
+        sha256=digest,
+        filename=clean_filename(filename),
+        folder=clean_folder(folder),
+        created_at=created_at or datetime.now(UTC),
+    )
+    store.put(image_key(collection_id, image_id), data, prepared.content_type, obj.to_metadata())
+    store.put(thumbnail_key(collection_id, image_id), prepared.thumbnail, THUMBNAIL_CONTENT_TYPE)
+    return {
+        "image_id": image_id,
+        "collection_id": collection_id,
+        "created_at": obj.created_at,
+        "filename": obj.filename,
+        "folder": obj.folder,
+        "width": prepared.width,
+        "height": prepared.height,
+        "content_type": prepared.content_type,
+        "size": len(data),
+        "sha256": digest,
+        **exif_columns(extract_metadata(data)),
+    }
 
 
 def backup_record(raw: bytes) -> CollectionRecord:

@@ -157,3 +157,18 @@ def test_write_then_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert replace_section(text, render(folder)) == text
     with pytest.raises(ValueError, match="bench-results"):
         readme_section("no markers here")
+
+
+def test_the_bulk_embedding_figure(tmp_path: Path) -> None:
+    out = render(results_folder(tmp_path))
+    line = next(row for row in out.splitlines() if row.startswith("| bulk embedding on Ray Data"))
+    assert line == (
+        "| bulk embedding on Ray Data, 2,000 images on cpu (`python -m bench.bulk_bench --runs 2`), "
+        "steady / in-process forward at the same threads | S3 server, 1 actor: 70 / 500 (0.14×); "
+        "S3 server, 2 actors: 72 / 900 (0.08×); folder, local storage, 1 actor: 400 / 500 (0.80×); "
+        "folder, local storage, 2 actors: 700 / 900 (0.78×); S3 server ceiling 75 images/s, "
+        "reached 0.96× at load average 2.1 |"
+    )
+    (tmp_path / "unmeasured").mkdir()
+    missing = render(results_folder(tmp_path / "unmeasured", bulk=None))
+    assert "| not measured yet — run `python -m bench.bulk_bench` |" in missing
