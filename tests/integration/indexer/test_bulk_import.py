@@ -75,6 +75,11 @@ def clip_retrieval_folder(root: Path, parts: list[int], seed: int = 0) -> tuple[
     return paths, x
 
 
+def args(folder: Path, cid: str, *extra: str) -> list[str]:
+    """The import's command line for the test model."""
+    return [str(folder), "--collection", cid, "--model-version", MODEL, "--dim", str(DIM), *extra]
+
+
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, object] | str]:
     code = bulk_import.main(argv)
     out, err = capsys.readouterr()
@@ -104,17 +109,7 @@ def test_clip_retrieval_layout_imports_once_and_reruns_change_nothing(
     cid = catalog.create_collection("Thư viện ảnh").id
     folder = tmp_path / "emb"
     paths, x = clip_retrieval_folder(folder, [1_300, 700])
-    argv = [
-        str(folder),
-        "--collection",
-        cid,
-        "--model-version",
-        MODEL,
-        "--dim",
-        str(DIM),
-        "--chunk-rows",
-        "500",
-    ]
+    argv = args(folder, cid, "--chunk-rows", "500")
 
     code, summary = run(argv, capsys)
     assert code == 0, summary
@@ -151,17 +146,7 @@ def test_an_interrupted_import_resumes_and_deleted_images_stay_deleted(
     cid = catalog.create_collection("Gia đình").id
     folder = tmp_path / "emb"
     paths, _ = clip_retrieval_folder(folder, [1_000], seed=3)
-    argv = [
-        str(folder),
-        "--collection",
-        cid,
-        "--model-version",
-        MODEL,
-        "--dim",
-        str(DIM),
-        "--chunk-rows",
-        "250",
-    ]
+    argv = args(folder, cid, "--chunk-rows", "250")
     ids = [referenced_image_id(cid, p) for p in paths]
 
     real = BulkSink.write_references
