@@ -46,6 +46,7 @@ BENCHES = [
     Bench("ocr_cost", "OCR cost", ["-m", "bench.ocr_cost"], True),
     Bench("collections", "Many collections", ["-m", "bench.collections_bench"], True),
     Bench("bulk", "Bulk embedding on Ray", ["-m", "bench.bulk_bench"], True),
+    Bench("scale", "A million vectors", ["-m", "bench.scale", "--vectors", "1000000"], True),
 ]
 
 

@@ -5,7 +5,7 @@ between the `bench-results` markers and `--check README.md` exits 1 when it is s
 `python -m bench` writes it after every run, so each figure the README shows is one a
 benchmark wrote: the summary tables and the figures in its prose are read from
 machine.md, e2e.md, ingest.md, upload_stall.md, encoder.md, index.md, deletes.md, catalog.md,
-filtered_search.md, ocr_cost.md, collections.md and bulk.md. A missing file reads "not measured
+filtered_search.md, ocr_cost.md, collections.md, bulk.md and scale.md. A missing file reads "not measured
 yet" with the command that writes it; a file whose layout is not the one read here is an error that names it.
 """
 
@@ -39,6 +39,7 @@ MODULES = {
     "catalog": "catalog_bench",
     "filtered_search": "filtered_search_bench",
     "collections": "collections_bench",
+    "scale": "scale",
     "bulk": "bulk_bench",
 }
 # Rows of catalog.md shown in the README (every row stays in the file), by operation prefix.
@@ -381,6 +382,31 @@ def bulk_figures(text: str | None) -> list[Figure]:
     ]
 
 
+def scale_figures(text: str | None) -> list[Figure]:
+    label = "a million vectors through the gateway"
+    if text is None:
+        return [(label, missing("scale"))]
+    scope = match(r"^([\d,]+) vectors at (\d+)-d", text)
+    rows = {r["measure"]: r["value"] for r in table(text, "measure |")}
+    peers = table(text, "index |")
+    hnsw = first(peers, "index", lambda i: i.startswith("hnswlib"), "the hnswlib peer")
+    return [
+        (
+            f"{scope[1]} vectors at {scope[2]}-d (`{command(text)}`): new query p50, 1 / 16 clients",
+            f"{rows['new query, 1 clients: p50 / p99 ms'].split(' / ')[0]} / "
+            f"{rows['new query, 16 clients: p50 / p99 ms'].split(' / ')[0]} ms at recall@10 "
+            f"{rows['recall@10 of served results']}; repeated query "
+            f"{rows['repeated query, 1 clients: p50 / p99 ms'].split(' / ')[0]} ms",
+        ),
+        (
+            f"{scope[1]} vectors: replica memory, build and publish, load after restart",
+            f"{rows['replica memory per vector KB']} KB a vector, {rows['of which build and publish s']} s, "
+            f"{rows['replica load after restart s']} s; hnswlib at recall {hnsw['recall@10']} takes "
+            f"{hnsw['vs ours']} of the replica index's time in process",
+        ),
+    ]
+
+
 FIGURES: list[tuple[str, Callable[[str | None], list[Figure]]]] = [
     ("ingest", ingest_figures),
     ("encoder", encoder_figures),
@@ -391,6 +417,7 @@ FIGURES: list[tuple[str, Callable[[str | None], list[Figure]]]] = [
     ("ocr_cost", ocr_cost_figures),
     ("collections", collections_figures),
     ("bulk", bulk_figures),
+    ("scale", scale_figures),
 ]
 
 
