@@ -45,6 +45,7 @@ from bench.machine import measure
 from bench.system import PY, bench_stack, load_average, percentiles
 from bench.vectors import anchored_vectors
 from deploy.harness.fullstack import RunningStack, vishapes
+from deploy.harness.ready import wait_ready
 from services.common.catalog import referenced_image_id
 
 CLIENTS = (1, 16)
@@ -283,7 +284,10 @@ def measure_scale(args: argparse.Namespace, work: Path) -> Result:
     ):
         stack_env = {"STORAGE_BACKEND": "local", **env, "CATALOG_URL": running.catalog_url}
         stack_env["REDIS_URL"] = running.stack.specs[0].env.get("REDIS_URL", "")
-        model = httpx.get(running.urls["encoder"] + "/v1/model", timeout=10).json()
+        wait_ready(running.urls["encoder"])  # the gateway is ready before the encoder's model may be
+        reply = httpx.get(running.urls["encoder"] + "/v1/model", timeout=10)
+        reply.raise_for_status()
+        model = reply.json()
         dim = args.dim or int(model["dim"])
         through_gateway = dim == int(model["dim"])
         result = Result(args.vectors, dim, copy_gb_s=machine.copy_gb_s, through_gateway=through_gateway)
