@@ -6,8 +6,9 @@ same content-hash ids, bytes, thumbnails and catalog rows), but spread over a Ra
 listing is cut into partitions; CPU tasks read, decode, store and preprocess (`bulk_stages`);
 actors run the model, one per GPU (`num_gpus=1`) or on CPUs when there is none; this process
 writes each partition's catalog rows, then its vector batch (`bulk_sink`), and publishes one index
-version at the end. `RAY_ADDRESS` joins a cluster (the checkpoint and this package must be there
-too); unset, a local Ray starts on this machine.
+version at the end. `RAY_ADDRESS` joins a cluster (this package must be installed there; a
+checkpoint named `store:<prefix>` is copied from storage by every actor); unset, a local Ray
+starts on this machine. deploy/k8s/ray runs it as a KubeRay RayJob with GPU workers.
 
 The model is the checkpoint the encoder serves (its `ENCODER_MODEL`): when the encoder answers,
 its version must be the checkpoint's, and a collection already indexed must be indexed with it.
@@ -35,30 +36,30 @@ import ray
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.common.catalog import Catalog, open_catalog
+from services.common.catalog import Catalog
+from services.common.checkpoints import CheckpointError, recorded_version
 from services.common.errors import ApiError
 from services.common.images import DEFAULT_MAX_PIXELS
-from services.common.index_signals import open_signals, redis_namespace
 from services.common.schemas.indexer import FolderSource, JobRequest, PrefixSource
-from services.common.shards import is_deleted, read_current, tombstone_prefix
-from services.common.storage import open_store
-from services.indexer.app import build_config
-from services.indexer.bulk_import import serving_model
+from services.common.shards import tombstone_prefix
+from services.common.storage import ObjectStore
 from services.indexer.bulk_partitions import Partition, Throughput, progress, take, write
-from services.indexer.bulk_sink import BulkReport, BulkSink
-from services.indexer.bulk_stages import ImageEmbedder, PreparePlan, prepare_items
+from services.indexer.bulk_sink import (
+    BulkReport,
+    BulkSink,
+    Refused,
+    check_target,
+    open_publishing,
+    serving_model,
+)
+from services.indexer.bulk_stages import ImageEmbedder, PreparePlan, local_checkpoint, prepare_items
 from services.indexer.bulk_writer import ClipRetrievalWriter
-from services.indexer.locks import open_locks
-from services.indexer.publisher import CollectionDeleted, Publisher
+from services.indexer.publisher import CollectionDeleted
 from services.indexer.settings import IndexerSettings
 from services.indexer.sources import SourcePolicy, batches, check_source, iter_items
 
 if TYPE_CHECKING:
     from vi_clip.transforms import ImageTransform
-
-
-class BulkRefused(Exception):
-    """What the run will not do, said to the operator (exit status 2)."""
 
 
 class RaySettings(BaseSettings):
@@ -98,31 +99,31 @@ def source_tag(args: argparse.Namespace) -> str:
     return "ray-" + hashlib.sha256(f"{args.source}\0{args.partition_size}".encode()).hexdigest()[:16]
 
 
-def load_model(path: str) -> tuple[str, ImageTransform]:
-    """The checkpoint's version and eval transform (the model is built once here, then freed)."""
+def load_model(source: str, store: ObjectStore) -> tuple[str, ImageTransform]:
+    """The checkpoint's version and eval transform (the model is built once here, then freed).
+
+    A checkpoint in storage (`store:<prefix>`, as `ENCODER_MODEL` names it on Kubernetes) is
+    copied here first; each model actor copies it again where it runs (`ImageEmbedder`)."""
     from vi_clip import create_model
 
-    model = create_model(path, device="cpu")
+    try:
+        path = local_checkpoint(source, store)
+        model = create_model(path, device="cpu")
+    except (CheckpointError, OSError, ValueError) as exc:
+        raise Refused(f"--model {source}: {exc}") from exc
+    expected = recorded_version(Path(path))
+    if expected is not None and expected != model.version:
+        raise Refused(f"--model {source} records version {expected} but its weights hash to {model.version}")
     return model.version, model.image_transform
 
 
 async def check(args: argparse.Namespace, settings: IndexerSettings, catalog: Catalog, version: str) -> None:
-    store = catalog.store
-    if await asyncio.to_thread(catalog.get_collection, args.collection) is None:
-        raise BulkRefused(f"collection {args.collection} does not exist (create it through the API first)")
-    if await asyncio.to_thread(is_deleted, store, args.collection):
-        raise BulkRefused(f"collection {args.collection} was deleted")
     serving = await serving_model(settings)
     if serving is None:
         print(f"the encoder does not answer: the vectors will be of model {version}", file=sys.stderr)
-    elif serving[0] != version:
-        raise BulkRefused(
-            f"{args.model} is model {version} but the encoder serves {serving[0]}: queries would never "
-            "be compared with its vectors"
-        )
-    pointer = await asyncio.to_thread(read_current, store, args.collection)
-    if pointer is not None and pointer.model_version != version:
-        raise BulkRefused(f"collection {args.collection} is indexed with model {pointer.model_version}")
+    await check_target(
+        catalog, args.collection, version, serving[0] if serving else None, f"{args.model} is model"
+    )
 
 
 def start_ray(args: argparse.Namespace) -> bool:
@@ -146,7 +147,7 @@ def pipeline(
     """Prepare tasks (one CPU each), then the model actors."""
     gpus = 0 if args.device == "cpu" else int(ray.cluster_resources().get("GPU", 0))
     if args.device == "cuda" and not gpus:
-        raise BulkRefused("--device cuda, but the Ray cluster has no GPU")
+        raise Refused("--device cuda, but the Ray cluster has no GPU")
     actors = args.actors or max(gpus, 1)
     blocks = max(1, math.ceil(len(items) / args.batch_size))
     listed = ray.data.from_items(items, override_num_blocks=blocks)
@@ -164,6 +165,7 @@ def pipeline(
             "device": "cuda" if gpus else "cpu",
             "expected_version": version,
             "torch_threads": 0 if gpus else args.actor_cpus,
+            "storage": plan.storage,
         },
         num_gpus=1 if gpus else 0,
         num_cpus=1 if gpus else args.actor_cpus,
@@ -171,17 +173,8 @@ def pipeline(
 
 
 async def run(args: argparse.Namespace, settings: IndexerSettings) -> tuple[BulkReport, Throughput]:
-    store = open_store(settings.storage)
-    catalog = await asyncio.to_thread(open_catalog, settings.catalog, store)
-    redis_url = settings.cache.redis_url
-    signals = open_signals(redis_url, store, settings.storage, settings.cache.timeout_s)
-    locks = open_locks(
-        redis_url,
-        redis_namespace(settings.storage),
-        settings.queue_path.parent / "locks",
-        settings.lock_ttl_s,
-    )
-    try:
+    async with open_publishing(settings) as out:
+        store = out.store
         bucket = settings.storage.s3_bucket if settings.storage.resolved_backend == "s3" else None
         policy = SourcePolicy(
             settings.import_roots, bucket, settings.import_prefixes, settings.max_image_bytes
@@ -190,13 +183,10 @@ async def run(args: argparse.Namespace, settings: IndexerSettings) -> tuple[Bulk
         try:
             check_source(request, policy)
         except ApiError as exc:
-            raise BulkRefused(f"{exc.message} {json.dumps(exc.details, ensure_ascii=False)}") from exc
-        if args.model.startswith(("store:", "s3:")):
-            raise BulkRefused("--model names a checkpoint in storage: copy it to a folder every worker reads")
-        version, transform = await asyncio.to_thread(load_model, args.model)
-        await check(args, settings, catalog, version)
-        publisher = Publisher(store, signals, locks, build_config(settings))
-        sink = BulkSink(catalog, publisher, args.collection, version, source_tag(args))
+            raise Refused(f"{exc.message} {json.dumps(exc.details, ensure_ascii=False)}") from exc
+        version, transform = await asyncio.to_thread(load_model, args.model, store)
+        await check(args, settings, out.catalog, version)
+        sink = BulkSink(out.catalog, out.publisher, args.collection, version, source_tag(args))
         prefix = tombstone_prefix(args.collection)
         deleted = frozenset(k[len(prefix) :] for k in await store.alist(prefix))
         plan = PreparePlan(request, policy, settings.storage, transform, DEFAULT_MAX_PIXELS, deleted)
@@ -204,9 +194,6 @@ async def run(args: argparse.Namespace, settings: IndexerSettings) -> tuple[Bulk
         throughput = await fill(sink, args, request, policy, plan, writer)
         await sink.publish(args.index_type)
         return sink.report, throughput
-    finally:
-        for closing in (locks, signals, catalog, store):
-            await closing.aclose()
 
 
 async def fill(
@@ -267,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         report, throughput = asyncio.run(run(args, IndexerSettings()))
-    except BulkRefused as exc:
+    except Refused as exc:
         print(f"bulk embedding refused: {exc}", file=sys.stderr)
         return 2
     except CollectionDeleted:

@@ -20,12 +20,7 @@ import json
 import sys
 from pathlib import Path
 
-from services.common.catalog import Catalog, ReferencedImage, open_catalog
-from services.common.clients import EncoderClient
-from services.common.index_signals import open_signals, redis_namespace
-from services.common.shards import Manifest, is_deleted, read_current
-from services.common.storage import ObjectStore, open_store
-from services.indexer.app import build_config
+from services.common.catalog import ReferencedImage
 from services.indexer.bulk_layouts import (
     Layout,
     LayoutError,
@@ -34,14 +29,17 @@ from services.indexer.bulk_layouts import (
     read_vector_batches,
     source_digest,
 )
-from services.indexer.bulk_sink import BulkReport, BulkSink
-from services.indexer.locks import open_locks
-from services.indexer.publisher import CollectionDeleted, Publisher
+from services.indexer.bulk_sink import (
+    BulkReport,
+    BulkSink,
+    Publishing,
+    Refused,
+    check_target,
+    open_publishing,
+    serving_model,
+)
+from services.indexer.publisher import CollectionDeleted
 from services.indexer.settings import IndexerSettings
-
-
-class ImportRefused(Exception):
-    """What the import will not do, said to the operator (exit status 2)."""
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -63,76 +61,38 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-async def serving_model(settings: IndexerSettings) -> tuple[str, int] | None:
-    encoder = EncoderClient(settings.encoder_url, settings.http_timeout_s)
-    try:
-        info = await encoder.model_info()
-    except Exception:  # not running: the operator names the model instead
-        return None
-    finally:
-        await encoder.aclose()
-    return info.version, info.dim
-
-
 async def target_model(
-    args: argparse.Namespace, settings: IndexerSettings, catalog: Catalog
+    args: argparse.Namespace, settings: IndexerSettings, out: Publishing
 ) -> tuple[str, int]:
-    """The model version and dimension the vectors must have, or ImportRefused saying why not."""
-    store = catalog.store
-    if await asyncio.to_thread(catalog.get_collection, args.collection) is None:
-        raise ImportRefused(f"collection {args.collection} does not exist (create it through the API first)")
-    if await asyncio.to_thread(is_deleted, store, args.collection):
-        raise ImportRefused(f"collection {args.collection} was deleted")
+    """The model version and dimension the vectors must have, or Refused saying why not."""
     serving = await serving_model(settings)
     version = args.model_version or (serving[0] if serving else None)
     if version is None:
-        raise ImportRefused("the encoder does not answer: name the vectors' model with --model-version")
-    if serving is not None and version != serving[0]:
-        raise ImportRefused(
-            f"the vectors are of model {version} but the encoder serves {serving[0]}: queries would "
-            "never be compared with them"
-        )
-    pointer = await asyncio.to_thread(read_current, store, args.collection)
-    if pointer is not None and pointer.model_version != version:
-        raise ImportRefused(
-            f"collection {args.collection} is indexed with model {pointer.model_version}, not {version}"
-        )
+        raise Refused("the encoder does not answer: name the vectors' model with --model-version")
+    pointer = await check_target(
+        out.catalog, args.collection, version, serving[0] if serving else None, "the vectors are of model"
+    )
     dims = {d for d in (args.dim, serving[1] if serving else None) if d is not None}
     if pointer is not None:
-        manifest = await asyncio.to_thread(_manifest_dim, store, args.collection)
-        dims |= {manifest} if manifest else set()
+        manifest = await asyncio.to_thread(out.publisher.current_manifest, args.collection)
+        dims |= {manifest.dim} if manifest is not None else set()
     if len(dims) > 1:
-        raise ImportRefused(f"dimensions disagree: {sorted(dims)}")
+        raise Refused(f"dimensions disagree: {sorted(dims)}")
     if not dims:
-        raise ImportRefused("the vectors' dimension is unknown: give --dim")
+        raise Refused("the vectors' dimension is unknown: give --dim")
     return version, dims.pop()
 
 
-def _manifest_dim(store: ObjectStore, collection_id: str) -> int | None:
-    pointer = read_current(store, collection_id)
-    if pointer is None:
-        return None
-    return Manifest.model_validate_json(store.get(pointer.manifest_key)).dim
-
-
 async def run(args: argparse.Namespace, settings: IndexerSettings) -> BulkReport:
-    store = open_store(settings.storage)
-    catalog = await asyncio.to_thread(open_catalog, settings.catalog, store)
-    redis_url = settings.cache.redis_url
-    signals = open_signals(redis_url, store, settings.storage, settings.cache.timeout_s)
-    namespace = redis_namespace(settings.storage)
-    locks = open_locks(redis_url, namespace, settings.queue_path.parent / "locks", settings.lock_ttl_s)
-    try:
+    async with open_publishing(settings) as out:
         layout: Layout = detect(args.folder) if args.layout == "auto" else args.layout
-        version, dim = await target_model(args, settings, catalog)
-        publisher = Publisher(store, signals, locks, build_config(settings))
-        sink = BulkSink(catalog, publisher, args.collection, version, source_digest(args.folder, layout))
+        version, dim = await target_model(args, settings, out)
+        sink = BulkSink(
+            out.catalog, out.publisher, args.collection, version, source_digest(args.folder, layout)
+        )
         await fill(sink, args.folder, layout, dim, args.chunk_rows, args.path_column)
         await sink.publish(args.index_type)
         return sink.report
-    finally:
-        for closing in (locks, signals, catalog, store):
-            await closing.aclose()
 
 
 async def fill(
@@ -172,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         report = asyncio.run(run(args, IndexerSettings()))
-    except (ImportRefused, LayoutError) as exc:
+    except (Refused, LayoutError) as exc:
         print(f"bulk import refused: {exc}", file=sys.stderr)
         return 2
     except CollectionDeleted:

@@ -1,6 +1,8 @@
 """Writing embedded images into a collection in bulk: catalog rows, vector batches, one publish.
 
-Used by the embeddings import (`bulk_import`) for vectors computed elsewhere. Order per chunk:
+Used by the embeddings import (`bulk_import`) for vectors computed elsewhere, and by bulk
+embedding on Ray (`bulk`), which share here what they open (`open_publishing`) and what they
+refuse (`check_target`). Order per chunk:
 catalog rows first, then the vector batch, so a batch in storage always has its rows; the index
 version is published once, after the last chunk. Batch keys come from the source and the chunk
 (`bulk-{source}-{part}-{chunk}`), so a rerun writes the same objects, and a chunk whose batch is
@@ -12,21 +14,99 @@ deleted from the collection stay deleted: their ids are left out of every batch.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from services.common.catalog import Catalog, ReferencedImage
+from services.common.catalog import Catalog, ReferencedImage, open_catalog
+from services.common.clients import EncoderClient
+from services.common.index_signals import open_signals, redis_namespace
 from services.common.shards import (
+    CurrentPointer,
     Manifest,
     is_deleted,
     pack_vectors,
+    read_current,
     tombstone_prefix,
     vector_batch_key,
 )
+from services.common.storage import ObjectStore, open_store
+from services.indexer.app import build_config
+from services.indexer.locks import open_locks
 from services.indexer.publisher import CollectionDeleted, Publisher
+from services.indexer.settings import IndexerSettings
+
+
+class Refused(Exception):
+    """What a bulk command will not do, said to the operator (exit status 2)."""
+
+
+@dataclass(frozen=True)
+class Publishing:
+    """What a bulk command writes with: storage, the catalog, and a publisher of index versions."""
+
+    store: ObjectStore
+    catalog: Catalog
+    publisher: Publisher
+
+
+@contextlib.asynccontextmanager
+async def open_publishing(settings: IndexerSettings) -> AsyncIterator[Publishing]:
+    """The indexer's storage, catalog, signals and locks, as its service opens them, closed after."""
+    store = open_store(settings.storage)
+    catalog = await asyncio.to_thread(open_catalog, settings.catalog, store)
+    redis_url = settings.cache.redis_url
+    signals = open_signals(redis_url, store, settings.storage, settings.cache.timeout_s)
+    locks = open_locks(
+        redis_url,
+        redis_namespace(settings.storage),
+        settings.queue_path.parent / "locks",
+        settings.lock_ttl_s,
+    )
+    try:
+        yield Publishing(store, catalog, Publisher(store, signals, locks, build_config(settings)))
+    finally:
+        for closing in (locks, signals, catalog, store):
+            await closing.aclose()
+
+
+async def serving_model(settings: IndexerSettings) -> tuple[str, int] | None:
+    """The version and dimension of the model the encoder serves, or None when it does not answer."""
+    encoder = EncoderClient(settings.encoder_url, settings.http_timeout_s)
+    try:
+        info = await encoder.model_info()
+    except Exception:  # not running: the command says so, or the operator names the model
+        return None
+    finally:
+        await encoder.aclose()
+    return info.version, info.dim
+
+
+async def check_target(
+    catalog: Catalog, collection_id: str, version: str, serving: str | None, vectors: str
+) -> CurrentPointer | None:
+    """Refuse a collection that does not exist or was deleted, vectors of a model other than the
+    one the encoder serves (`serving`, None when it does not answer) or than the collection is
+    indexed with; else the collection's current index pointer, if it has one. `vectors` says
+    whose vectors they are, for the message ("the vectors are of model", "CKPT is model")."""
+    if await asyncio.to_thread(catalog.get_collection, collection_id) is None:
+        raise Refused(f"collection {collection_id} does not exist (create it through the API first)")
+    if await asyncio.to_thread(is_deleted, catalog.store, collection_id):
+        raise Refused(f"collection {collection_id} was deleted")
+    if serving is not None and serving != version:
+        raise Refused(
+            f"{vectors} {version} but the encoder serves {serving}: queries would never be compared with them"
+        )
+    pointer = await asyncio.to_thread(read_current, catalog.store, collection_id)
+    if pointer is not None and pointer.model_version != version:
+        raise Refused(
+            f"collection {collection_id} is indexed with model {pointer.model_version}, not {version}"
+        )
+    return pointer
 
 
 @dataclass

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from services.common.catalog import image_id_for, write_image_objects
+from services.common.checkpoints import fetch_checkpoint, store_prefix
 from services.common.images import ImageDecodeError, PreparedImage, decode, make_thumbnail
 from services.common.schemas.indexer import JobRequest
 from services.common.settings import StorageSettings
@@ -35,6 +38,18 @@ DELETED = "deleted"  # the rejection code of an image the collection's tombstone
 
 class ModelMismatch(RuntimeError):
     """An actor loaded a model whose version is not the one the run writes vectors for."""
+
+
+CHECKPOINT_CACHE = Path(tempfile.gettempdir()) / "timanh-checkpoints"
+
+
+def local_checkpoint(source: str, store: ObjectStore) -> str:
+    """A folder holding the checkpoint `source` names: itself, or a copy of `store:<prefix>` made
+    on this machine (every actor makes its own: the machines of a cluster share no disk)."""
+    prefix = store_prefix(source)
+    if prefix is None:
+        return source
+    return str(fetch_checkpoint(store, prefix, CHECKPOINT_CACHE))
 
 
 @dataclass(frozen=True)
@@ -108,7 +123,14 @@ def _prepare(ref: str, plan: PreparePlan, store: ObjectStore) -> _Prepared:
 class ImageEmbedder:
     """One model in one actor: the checkpoint the encoder serves, checked against its version."""
 
-    def __init__(self, model: str, device: str, expected_version: str, torch_threads: int) -> None:
+    def __init__(
+        self,
+        model: str,
+        device: str,
+        expected_version: str,
+        torch_threads: int,
+        storage: StorageSettings | None = None,
+    ) -> None:
         import torch
 
         from vi_clip import create_model, resolve_device
@@ -116,7 +138,12 @@ class ImageEmbedder:
         if torch_threads:
             torch.set_num_threads(torch_threads)
         self.torch = torch
-        self.model = create_model(model, device=resolve_device(device))
+        path = (
+            model
+            if store_prefix(model) is None or storage is None
+            else local_checkpoint(model, open_store(storage))
+        )
+        self.model = create_model(path, device=resolve_device(device))
         if self.model.version != expected_version:
             raise ModelMismatch(f"{model} is model {self.model.version}, not {expected_version}")
         self.device = self.model.device

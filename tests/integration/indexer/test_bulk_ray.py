@@ -193,7 +193,7 @@ def test_two_thousand_images_survive_a_killed_worker_and_are_searchable_once(
     api.close()
 
 
-def test_deleted_images_stay_deleted_and_clip_retrieval_output_reads_back(
+def test_deleted_images_stay_deleted_a_stored_model_is_fetched_and_clip_retrieval_output_reads_back(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = tmp_path / "roots"
@@ -209,11 +209,15 @@ def test_deleted_images_stay_deleted_and_clip_retrieval_output_reads_back(
     cid, copy = catalog.create_collection("Album").id, catalog.create_collection("Bản sao").id
     gone = image_id_for(cid, hashlib.sha256(pngs[7]).hexdigest())
     store.put(tombstone_key(cid, gone), b"")
+    # The model as Kubernetes names it: a checkpoint in storage, which every actor copies itself.
+    for path in Path(demo_model()).rglob("*"):
+        if path.is_file():
+            store.put(f"models/demo/{path.relative_to(demo_model())}", path.read_bytes())
     env = bulk_env(tmp_path, storage, catalog_url, INDEXER_IMPORT_ROOTS=str(root),
                    INDEXER_ENCODER_URL="http://127.0.0.1:9")  # fmt: skip
     env.pop("REDIS_URL", None)
     out = tmp_path / "emb"
-    argv = ["--collection", cid, "--source", "album", "--model", demo_model(), "--num-cpus", "2",
+    argv = ["--collection", cid, "--source", "album", "--model", "store:models/demo", "--num-cpus", "2",
             "--partition-size", "50", "--write", "clip-retrieval", str(out)]  # fmt: skip
 
     summary = Bulk(argv, env).summary(300)
@@ -267,7 +271,9 @@ def test_what_it_refuses_it_says(
     assert "does not exist" in refused([*base[:1], "nope", *base[2:], "--source", "album"])
     assert "allowed import root" in refused([*base, "--source", "../elsewhere"])
     assert "Only the configured bucket" in refused([*base, "--source", "s3://other-bucket/imports/x"])
-    assert "copy it to a folder" in refused([*base[:2], "--model", "store:models/x", "--source", "album"])
+    assert "no checkpoint under 'models/x'" in refused(
+        [*base[:2], "--model", "store:models/x", "--source", "album"]
+    )
     assert "clip-retrieval" in refused([*base, "--source", "album", "--write", "parquet", str(tmp_path)])
     assert "at least 1" in refused([*base, "--source", "album", "--batch-size", "0"])
     monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")

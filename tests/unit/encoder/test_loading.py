@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 import torch
 
+from services.common.checkpoints import CheckpointError, store_prefix
 from services.common.settings import StorageSettings
 from services.common.storage import ObjectStore, open_store
-from services.encoder.loading import CheckpointError, load_runner, store_prefix
+from services.encoder.loading import load_runner
 from services.encoder.runner import ModelRunner, resolve_dtype
 from services.encoder.settings import EncoderSettings
 
