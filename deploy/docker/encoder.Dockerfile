@@ -4,6 +4,10 @@
 # One file, two variants, chosen by TORCH_INDEX (build from the repository root):
 #   CPU : docker build -f deploy/docker/encoder.Dockerfile -t timanh/encoder:cpu .
 #   CUDA: docker build -f deploy/docker/encoder.Dockerfile --build-arg TORCH_INDEX= -t timanh/encoder:cuda .
+# The same file builds the image of bulk embedding's Ray cluster (deploy/k8s/ray), which adds
+# Ray and the indexer's code to the model, with EXTRAS:
+#   docker build -f deploy/docker/encoder.Dockerfile --build-arg TORCH_INDEX= \
+#       --build-arg EXTRAS=encoder,bulk -t timanh/encoder:cuda-bulk .
 # The CPU variant takes torch from PyTorch's CPU index (`2.14.1+cpu` satisfies the pin
 # `torch==2.14.1`), which saves about 4 GB of CUDA libraries. The CUDA variant takes
 # PyPI's torch, which brings the CUDA 13 runtime as the `nvidia-*` wheels pinned in
@@ -12,6 +16,7 @@
 FROM python:3.11-slim-bookworm
 
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
+ARG EXTRAS=encoder
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PYTHONPATH=/app \
@@ -24,7 +29,7 @@ WORKDIR /app
 # edit), and the empty `timanh` distribution pip builds is removed: the code lives in /app.
 COPY pyproject.toml constraints.txt ./
 RUN touch README.md \
-    && pip install ${TORCH_INDEX:+--extra-index-url "$TORCH_INDEX"} -c constraints.txt ".[encoder]" \
+    && pip install ${TORCH_INDEX:+--extra-index-url "$TORCH_INDEX"} -c constraints.txt ".[${EXTRAS}]" \
     && pip uninstall -y -q timanh \
     && rm -rf README.md build *.egg-info
 
