@@ -26,6 +26,7 @@ from vi_clip.text import prepare_text, strip_diacritics
 from vi_clip.tokenizer import BYTELEVEL, train_bytelevel_tokenizer
 
 from .augment import AUGMENTATIONS, ImageAugmenter
+from .batches import NeighbourBatches
 from .calibrate import calibrate, no_match_texts
 from .captions import CaptionSampler, CaptionSampling
 from .data import ImageRecord, load_records, preload_images
@@ -97,6 +98,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="weight of the auxiliary tag loss on the image embedding (0: off; see tags.py)",
     )
     p.add_argument("--aux-tag-min-count", type=int, default=5, help="tags seen fewer times are ignored")
+    p.add_argument(
+        "--batch-neighbours",
+        type=float,
+        default=0.0,
+        help="share of each batch drawn as look-alikes of its images (shared tags; see batches.py)",
+    )
+    p.add_argument("--batch-neighbour-group", type=int, default=8, help="look-alikes drawn per anchor image")
     p.add_argument("--augment", choices=sorted(AUGMENTATIONS), default="standard", help="image augmentation")
     p.add_argument(
         "--no-match-texts",
@@ -241,6 +249,17 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         if tag_head is not None and "tag_head" in state:
             tag_head.load_state_dict(state["tag_head"])
     sampler = CaptionSampler(caption_sampling(args), args.seed + first_epoch)
+    batcher = (
+        NeighbourBatches(
+            train_recs,
+            args.batch_size,
+            args.batch_neighbours,
+            args.batch_neighbour_group,
+            args.seed + first_epoch,
+        )
+        if args.batch_neighbours > 0
+        else None
+    )
     augment_cfg = AUGMENTATIONS[args.augment]
     augment = ImageAugmenter(augment_cfg, args.seed + first_epoch) if augment_cfg else None
     no_match = no_match_texts(args.no_match_texts, "train")
@@ -255,12 +274,13 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     model.train()
     for epoch in range(first_epoch, args.epochs):
         perm = torch.randperm(len(train_recs)).tolist()
+        order = batcher.epoch(perm, steps_per_epoch * args.grad_accum) if batcher is not None else None
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{args.epochs}", mininterval=2.0)
         tick, seen = time.perf_counter(), 0
         for step in bar:
             for micro in range(args.grad_accum):
                 at = (step * args.grad_accum + micro) * args.batch_size
-                idx = perm[at : at + args.batch_size]
+                idx = next(order) if order is not None else perm[at : at + args.batch_size]
                 texts, positives = sampler.sample(train_recs, idx)
                 extra = rng.sample(no_match, min(args.no_match_batch, len(no_match))) if no_match else []
                 extra = [

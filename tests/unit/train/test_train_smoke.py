@@ -77,7 +77,7 @@ def test_training_writes_a_checkpoint_with_its_curve(run: tuple[Path, Path, str]
 
 def test_resume_continues_from_the_last_epoch(run: tuple[Path, Path, str]) -> None:
     root, out, _ = run
-    _train(root, out, 2, "--resume")
+    _train(root, out, 2, "--resume", "--batch-neighbours", "0.5")  # look-alike batches on the way
     history = json.loads((out.with_name("ck.state") / "metrics.json").read_text())["history"]
     assert [h["epoch"] for h in history] == [1, 2]
 
