@@ -220,7 +220,10 @@ class QueryPlanner:
         if not image_ids or not plan.built:
             return {}
         params = SearchParams(
-            collection_ids=[cid for cid, _ in plan.built], k=len(image_ids), model_version=model_version
+            collection_ids=[cid for cid, _ in plan.built],
+            k=len(image_ids),
+            model_version=model_version,
+            versions=dict(plan.built),
         )
         fan = await self.fan.search_allowed(vector, params, [image_ids])
         return {h.image_id: h for h in fan.hits}
@@ -309,6 +312,7 @@ class QueryPlanner:
                 k=depth,
                 exclude_ids=exclude,
                 model_version=model_version,
+                versions=dict(built),
             )
             if allowed.chunks is None:
                 fan = await self.fan.search(vector, params)

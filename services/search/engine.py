@@ -42,8 +42,26 @@ class SearchEngine:
         self._checked_epoch: bytes | None = None
         self._checked: set[str] = set()
 
-    async def freshen(self, cids: list[str]) -> None:
-        """Read-your-writes: a version or deletion announced before this request is applied first."""
+    def holds(self, cids: list[str], versions: dict[str, str]) -> bool:
+        """Whether every collection of `cids` is held at exactly the `version.tombgen` named."""
+        for cid in cids:
+            want, held = versions.get(cid), self.holder.held.get(cid)
+            if want is None or held is None:
+                return False
+            version, _, tombgen = want.rpartition(".")
+            if held.manifest.version != version or self.holder.tomb_gen(cid) != tombgen:
+                return False
+        return True
+
+    async def freshen(self, cids: list[str], versions: dict[str, str] | None = None) -> None:
+        """Read-your-writes: a version or deletion announced before this request is applied first.
+
+        The gateway names the versions it read for this request (`SearchParams.versions`); when
+        this replica holds exactly those, it is as fresh as the request's cache key and no signal
+        is read (measured on the demo stack: one Redis round trip less per search). Otherwise, or
+        without names, the index signals say what is latest."""
+        if versions is not None and self.holds(cids, versions):
+            return
         try:
             epoch = await self.signals.epoch()
             if epoch is not None and epoch == self._checked_epoch:
@@ -73,7 +91,7 @@ class SearchEngine:
 
     async def search(self, vectors: np.ndarray, params: SearchParams) -> SearchResponse:
         cids = params.collection_ids if params.collection_ids is not None else sorted(self.holder.held)
-        await self.freshen(cids)
+        await self.freshen(cids, params.versions)
         chosen: list[Chosen] = []
         skipped: dict[str, str] = {}
         exclude = frozenset(params.exclude_ids)

@@ -54,6 +54,11 @@ class SearchParams(BaseModel):
     model_version: str | None = Field(
         None, description="Model of the query vectors; collections indexed by another model are skipped"
     )
+    versions: dict[str, str] | None = Field(
+        None,
+        description="`version.tombgen` the caller read for each collection (the gateway's cache key): a "
+        "replica holding exactly these answers without reading the index signals; any other, it checks",
+    )
 
 
 class SearchRequest(SearchParams):

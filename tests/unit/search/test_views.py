@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from services.common.index_signals import IndexEvent, IndexSignals, RedisSignals, StoreSignals
 from services.common.schemas.search import SearchParams, SearchResponse
-from services.common.shards import tombgen_key, tombstone_key
+from services.common.shards import collection_index, tombgen_key, tombstone_key
 from services.common.storage.local import LocalObjectStore
 from services.indexer.locks import FileLocks
 from services.indexer.publisher import BuildConfig, Publisher
@@ -236,3 +236,47 @@ async def test_with_redis_an_announced_change_reaches_the_next_search(tmp_path: 
         assert pairs(got) == lib.truth(cids, K, frozenset({"late000"}))
     finally:
         await signals.aclose()
+
+
+class CountingSignals(StoreSignals):
+    """Store signals that count how often a search asked them what is latest."""
+
+    def __init__(self, store: LocalObjectStore) -> None:
+        super().__init__(store)
+        self.reads = 0
+
+    async def latest(self, collection_ids: list[str]) -> dict[str, Any]:
+        self.reads += 1
+        return await super().latest(collection_ids)
+
+
+async def test_a_search_naming_the_held_versions_reads_no_signal(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path / "store")
+    signals = CountingSignals(store)
+    lib = Library(tmp_path, "Flat", signals)  # the same folder as `store`
+    await lib.publish_all()
+    cids = sorted(lib.vectors)
+
+    def versions() -> dict[str, str]:
+        return {cid: collection_index(store, cid).index_version or "" for cid in cids}
+
+    named = SearchParams(k=K, collection_ids=cids, versions=versions())
+    await lib.plain.search(lib.q, SearchParams(k=K, collection_ids=cids))  # tombstone generations read
+    before = signals.reads
+    assert pairs(await lib.plain.search(lib.q, named)) == lib.truth(cids, K)
+    assert signals.reads == before, "held exactly what the request names: nothing to ask"
+    # A version the replica does not hold yet (published since): it asks, loads it, answers it.
+    ids, x = lib.vectors["c02"]
+    extra = [f"late{i:03d}" for i in range(50)]
+    lib.vectors["c02"] = (ids + extra, np.vstack([x, lib.spare[:50]]))
+    write_batches(store, "c02", extra, lib.spare[:50], tag="late")
+    await lib.publisher.publish("c02")
+    lib.q = lib.spare[:4]
+    got = await lib.plain.search(lib.q, SearchParams(k=K, collection_ids=cids, versions=versions()))
+    assert signals.reads == before + 1 and pairs(got) == lib.truth(cids, K)
+    # An older version named than the one held: asked as well, and the held (newer) one answers.
+    stale = {**versions(), "c02": named.versions["c02"] if named.versions else ""}
+    assert pairs(await lib.plain.search(lib.q, SearchParams(k=K, collection_ids=cids, versions=stale))) == (
+        lib.truth(cids, K)
+    )
+    assert signals.reads == before + 2
