@@ -40,7 +40,10 @@ UPLOAD_CHUNK = 100
 def ensure_checkpoint() -> None:
     if (CHECKPOINT / "config.json").is_file():
         return
-    print("The demo checkpoint is missing: training it (make train-demo, about 15 minutes)…", flush=True)
+    print(
+        "The demo checkpoint is missing: training it (make train-demo, about 30 minutes on 2 CPU cores)…",
+        flush=True,
+    )
     subprocess.run(["make", "-C", str(REPO), "train-demo"], check=True)
 
 
