@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Any
 
 from sqlalchemy import delete, func, null, select, union_all
 from sqlalchemy.orm import Session
@@ -27,7 +28,7 @@ from services.common.catalog.records import (
     ImageRecord,
     TagCount,
 )
-from services.common.catalog.rows import album_record, image_record
+from services.common.catalog.rows import album_record, image_fields, image_record
 from services.common.schemas.catalog import clean_text, normalize_tag
 
 MAX_NOTE = 10_000
@@ -80,23 +81,25 @@ class Curation:
             .outerjoin(labels, labels.c.image_id == ImageRow.image_id)
             .where(ImageRow.image_id.in_(image_ids))
         )
-        records: dict[str, ImageRecord] = {}
+        fields: dict[str, dict[str, Any]] = {}
         albums: dict[str, list[AlbumRef]] = defaultdict(list)
         tags: dict[str, list[str]] = defaultdict(list)
         with self.sessions.read() as s:
             for row, ref, text in s.execute(stmt):
-                records.setdefault(row.image_id, image_record(row))
+                if row.image_id not in fields:
+                    fields[row.image_id] = image_fields(row)
                 if ref is not None:
                     albums[row.image_id].append(AlbumRef(id=ref, name=text))
                 elif text is not None:
                     tags[row.image_id].append(text)
+        # One model per image, built once from its row (not a record re-dumped into a detail).
         return {
             image_id: ImageDetail(
-                **record.model_dump(),
+                **values,
                 albums=sorted(albums[image_id], key=lambda a: (a.name, a.id)),
                 tags=sorted(tags[image_id]),
             )
-            for image_id, record in records.items()
+            for image_id, values in fields.items()
         }
 
     def edit_image(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from imaging.metadata import PhotoMetadata
 from services.common.catalog.models import AlbumRow, CollectionRow, ImageRow
@@ -39,10 +40,15 @@ def collection_record(row: CollectionRow) -> CollectionRecord:
 
 
 def image_record(row: ImageRow) -> ImageRecord:
+    return ImageRecord(**image_fields(row))
+
+
+def image_fields(row: ImageRow) -> dict[str, Any]:
+    """An image row's fields as `ImageRecord` (and `ImageDetail`) take them."""
     taken = row.taken_at
     if taken is not None and row.taken_tz_offset_min is not None:
         taken = taken.replace(tzinfo=UTC)
-    return ImageRecord(
+    return dict(
         image_id=row.image_id,
         collection_id=row.collection_id,
         filename=row.filename,
