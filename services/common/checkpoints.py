@@ -31,6 +31,11 @@ def store_prefix(source: str) -> str | None:
     return None
 
 
+def cache_name(prefix: str) -> str:
+    """The folder a checkpoint under `prefix` is copied to, inside a cache folder."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", prefix)
+
+
 def fetch_checkpoint(store: ObjectStore, prefix: str, cache_dir: Path) -> Path:
     """Copy every object under `prefix` into `cache_dir` (reads verify each object's sha256).
 
@@ -40,7 +45,7 @@ def fetch_checkpoint(store: ObjectStore, prefix: str, cache_dir: Path) -> Path:
     keys = store.list_keys(prefix + "/")
     if not keys:
         raise CheckpointError(f"no checkpoint under {prefix!r} in storage {store.name}")
-    target = cache_dir / re.sub(r"[^A-Za-z0-9._-]", "_", prefix)
+    target = cache_dir / cache_name(prefix)
     for key in keys:
         path = target / key.removeprefix(prefix + "/")
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from services.common.catalog import image_id_for, write_image_objects
-from services.common.checkpoints import fetch_checkpoint, store_prefix
+from services.common.checkpoints import cache_name, fetch_checkpoint, recorded_version, store_prefix
 from services.common.images import ImageDecodeError, PreparedImage, decode, make_thumbnail
 from services.common.schemas.indexer import JobRequest
 from services.common.settings import StorageSettings
@@ -43,12 +43,17 @@ class ModelMismatch(RuntimeError):
 CHECKPOINT_CACHE = Path(tempfile.gettempdir()) / "timanh-checkpoints"
 
 
-def local_checkpoint(source: str, store: ObjectStore) -> str:
-    """A folder holding the checkpoint `source` names: itself, or a copy of `store:<prefix>` made
-    on this machine (every actor makes its own: the machines of a cluster share no disk)."""
+def local_checkpoint(source: str, store: ObjectStore | None, version: str | None = None) -> str:
+    """A folder holding the checkpoint `source` names: itself, or a copy of `store:<prefix>` on
+    this machine (the machines of a cluster share no disk). A copy already here that records
+    `version` is used as it is (the driver's, for actors on its machine): the caller checks that
+    its weights hash to that version."""
     prefix = store_prefix(source)
-    if prefix is None:
+    if prefix is None or store is None:
         return source
+    cached = CHECKPOINT_CACHE / cache_name(prefix)
+    if version is not None and recorded_version(cached) == version:
+        return str(cached)
     return str(fetch_checkpoint(store, prefix, CHECKPOINT_CACHE))
 
 
@@ -138,11 +143,8 @@ class ImageEmbedder:
         if torch_threads:
             torch.set_num_threads(torch_threads)
         self.torch = torch
-        path = (
-            model
-            if store_prefix(model) is None or storage is None
-            else local_checkpoint(model, open_store(storage))
-        )
+        store = open_store(storage) if storage is not None and store_prefix(model) else None
+        path = local_checkpoint(model, store, expected_version)
         self.model = create_model(path, device=resolve_device(device))
         if self.model.version != expected_version:
             raise ModelMismatch(f"{model} is model {self.model.version}, not {expected_version}")
