@@ -23,6 +23,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from services.common.redis_client import reconnecting_redis
+from services.common.routing import data_collection
 from services.common.settings import StorageSettings
 from services.common.shards import EVENTS_CHANNEL, read_current, read_tombgen
 from services.common.storage import ObjectStore
@@ -88,7 +89,8 @@ class StoreSignals(IndexSignals):
         out = {}
         for cid in collection_ids:
             pointer = read_current(self.store, cid)
-            out[cid] = Signal(pointer.version if pointer else None, read_tombgen(self.store, cid))
+            gen = read_tombgen(self.store, data_collection(cid))
+            out[cid] = Signal(pointer.version if pointer else None, gen)
         return out
 
     async def latest(self, collection_ids: list[str]) -> dict[str, Signal]:
@@ -151,7 +153,12 @@ class RedisSignals(IndexSignals):
     async def latest(self, collection_ids: list[str]) -> dict[str, Signal]:
         if not collection_ids:
             return {}
-        keys = [self._key(cid, part) for cid in collection_ids for part in ("version", "tombgen")]
+        # An index id's version is its own; its deleted ids (tombstone generation) its collection's.
+        keys = [
+            key
+            for cid in collection_ids
+            for key in (self._key(cid, "version"), self._key(data_collection(cid), "tombgen"))
+        ]
         values = cast(list[bytes | None], await self.client.mget(keys))
         out = {}
         for i, cid in enumerate(collection_ids):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 
 from services.common.index_signals import IndexEvent, IndexSignals
+from services.common.routing import read_routing
 from services.common.schemas.indexer import DeleteResult
 from services.common.shards import (
     collection_index,
@@ -23,7 +24,7 @@ from services.common.shards import (
 from services.common.storage import ObjectStore
 from services.indexer.debounce import Debouncer
 from services.indexer.publisher import CollectionDeleted, Publisher
-from services.indexer.purge import apurge_index
+from services.indexer.purge import apurge_index, index_ids_of
 
 
 class Deleter:
@@ -38,8 +39,11 @@ class Deleter:
         self.folds = Debouncer(fold_interval_s, self._fold, "folding deletions")
 
     async def _fold(self, collection_id: str) -> None:
+        routing = await asyncio.to_thread(read_routing, self.store)
+        targets = routing.index_ids(collection_id) if routing else {None: collection_id}
         try:
-            await self.publisher.publish(collection_id)
+            for model_version, iid in targets.items():  # every model's index of it
+                await self.publisher.publish(iid, model_version)
         except CollectionDeleted:
             return
 
@@ -49,15 +53,18 @@ class Deleter:
         await self.store.aput(tombgen_key(collection_id), gen.encode())
         await self.signals.announce(IndexEvent(type="tombstones", collection_id=collection_id, value=gen))
         self.folds.poke(collection_id)
-        info = await asyncio.to_thread(collection_index, self.store, collection_id)
+        routing = await asyncio.to_thread(read_routing, self.store)
+        serving = routing.index_id(collection_id) if routing else collection_id
+        info = await asyncio.to_thread(collection_index, self.store, serving)
         return DeleteResult(collection_id=collection_id, image_id=image_id, index_version=info.index_version)
 
     async def delete_collection(self, collection_id: str) -> DeleteResult:
         """Marker first (no job or publish may write it again), pointer next (replicas drop the
         collection), then everything under it; safe to retry."""
         await self.store.aput(deleted_key(collection_id), b"")
-        await self.store.adelete(current_key(collection_id))
-        await self.signals.announce(IndexEvent(type="dropped", collection_id=collection_id))
+        for iid in await asyncio.to_thread(index_ids_of, self.store, collection_id):
+            await self.store.adelete(current_key(iid))
+            await self.signals.announce(IndexEvent(type="dropped", collection_id=iid))
         await apurge_index(self.store, collection_id)
         return DeleteResult(collection_id=collection_id)
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from services.common.index_signals import IndexEvent, IndexSignals
+from services.common.routing import data_collection, model_of_index
 from services.common.shards import (
     CurrentPointer,
     Manifest,
@@ -91,7 +92,10 @@ class Publisher:
     async def publish(
         self, collection_id: str, model_version: str | None = None, index_type: str | None = None
     ) -> Manifest | None:
-        """Fold everything stored for the collection into a new current version (or keep it)."""
+        """Fold everything stored for the collection into a new current version (or keep it).
+
+        `collection_id` is an index id (`services.common.routing`): the collection's own id for the
+        base model's index, `{collection}@{model}` for another model's."""
         for _ in range(3):
             async with self.locks.hold(f"publish-{collection_id}"):
                 try:
@@ -122,26 +126,33 @@ class Publisher:
             self.io.read_verified(pointer.manifest_key, pointer.manifest_sha256)
         )
 
-    def _model_version(self, cid: str, cur: Manifest | None, requested: str | None) -> str | None:
+    def _model_version(self, iid: str, cur: Manifest | None, requested: str | None) -> str | None:
+        named = model_of_index(iid)
+        if named is not None:  # a second model's index: its id says which model
+            if requested and requested != named:
+                raise ValueError(f"index {iid} is model {named}'s, not {requested}'s")
+            return named
         if requested:
             return requested
         if cur is not None:
             return cur.model_version
-        keys = self.store.list_keys(vectors_prefix(cid))
+        keys = self.store.list_keys(vectors_prefix(iid))
         return keys[-1].split("/")[2] if keys else None
 
     def _publish(
-        self, cid: str, requested_mv: str | None, index_type: str | None
+        self, iid: str, requested_mv: str | None, index_type: str | None
     ) -> tuple[Manifest | None, bool]:
+        # `iid` is an index id (routing.py): its collection's vectors and tombstones are read.
+        cid = data_collection(iid)
         if is_deleted(self.store, cid):
             raise CollectionDeleted(cid)
-        cur = self.current_manifest(cid)
-        mv = self._model_version(cid, cur, requested_mv)
+        cur = self.current_manifest(iid)
+        mv = self._model_version(iid, cur, requested_mv)
         if mv is None:
             return cur, False
         tomb_keys = self.store.list_keys(tombstone_prefix(cid))
         plan = _Plan(
-            cid,
+            iid,
             mv,
             cur,
             self.store.list_keys(vectors_prefix(cid, mv)),
@@ -158,7 +169,7 @@ class Publisher:
         if manifest is None:
             return cur, False
         self._commit(manifest, cur)
-        collect_versions(self.store, cid, self.config.version_gc_grace_s)
+        collect_versions(self.store, iid, self.config.version_gc_grace_s)
         return manifest, True
 
     def _build(self, plan: _Plan) -> Manifest | None:
@@ -275,7 +286,7 @@ class Publisher:
         self.store.put(
             current_key(manifest.collection_id), pointer.model_dump_json().encode(), "application/json"
         )
-        if is_deleted(self.store, manifest.collection_id):  # deleted while this version was built
+        if is_deleted(self.store, data_collection(manifest.collection_id)):  # deleted while built
             self.store.delete(current_key(manifest.collection_id))
             raise CollectionDeleted(manifest.collection_id)
         log.info(

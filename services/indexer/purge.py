@@ -10,15 +10,38 @@ from __future__ import annotations
 import asyncio
 
 from services.common.catalog import Catalog
-from services.common.shards import current_key, index_prefix, tombgen_key, tombstone_prefix, vectors_prefix
+from services.common.routing import MODEL_SEP
+from services.common.shards import (
+    collection_of_current_key,
+    current_key,
+    index_prefix,
+    tombgen_key,
+    tombstone_prefix,
+    vectors_prefix,
+)
 from services.common.storage import ObjectStore
 
 
+def index_ids_of(store: ObjectStore, collection_id: str) -> list[str]:
+    """Blocking: the index ids of every model's index the collection has a pointer for (and its own)."""
+    others = store.list_keys(current_key(collection_id + MODEL_SEP)[: -len(".json")])
+    return [collection_id, *(i for k in others if (i := collection_of_current_key(k)) is not None)]
+
+
+def purge_model_index(store: ObjectStore, iid: str) -> None:
+    """Blocking: one index id's pointer, then its versions (not the collection's vectors)."""
+    store.delete(current_key(iid))
+    for key in store.iter_keys(index_prefix(iid)):
+        store.delete(key)
+
+
 def purge_index(store: ObjectStore, collection_id: str) -> None:
-    """Blocking: pointer first (nothing serves it), then versions, vectors and tombstones."""
-    store.delete(current_key(collection_id))
+    """Blocking: pointers first (nothing serves them), then versions, vectors and tombstones.
+    Other models' versions are found by their folders too: their pointers may be gone already."""
+    for iid in index_ids_of(store, collection_id):
+        purge_model_index(store, iid)
     for prefix in (
-        index_prefix(collection_id),
+        index_prefix(collection_id + MODEL_SEP)[:-1],  # `index/{cid}@`: every other model's versions
         vectors_prefix(collection_id),
         tombstone_prefix(collection_id),
     ):

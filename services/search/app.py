@@ -34,7 +34,7 @@ async def _listen(signals: IndexSignals, holder: IndexHolder) -> None:
         try:
             if event.type == "version":
                 await holder.sync(event.collection_id)
-            elif event.type == "tombstones" and event.collection_id in holder.held:
+            elif event.type == "tombstones" and event.collection_id in holder.tombs:
                 await holder.sync_tombs(event.collection_id, event.value)
             elif event.type == "dropped":
                 holder.drop(event.collection_id)
@@ -46,7 +46,7 @@ async def _poll(holder: IndexHolder, interval_s: float) -> None:
     while True:
         try:
             await holder.sync_all()
-            for cid in list(holder.held):
+            for cid in holder.collections():
                 gen = await asyncio.to_thread(read_tombgen, holder.store, cid)
                 if holder.tomb_gen(cid) != gen:
                     await holder.sync_tombs(cid, gen)

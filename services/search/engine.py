@@ -16,6 +16,7 @@ import numpy as np
 
 from services.common.errors import ApiError
 from services.common.index_signals import IndexSignals
+from services.common.routing import data_collection
 from services.common.schemas.search import Hit, SearchParams, SearchResponse
 from services.search.allowlist import AllowList
 from services.search.holder import IndexHolder
@@ -84,7 +85,7 @@ class SearchEngine:
                     log.warning("collection %s: newer version still loading; serving the held one", cid)
                     continue
             if (cid in self.holder.held) and self.holder.tomb_gen(cid) != signal.tombgen:
-                await self.holder.sync_tombs(cid, signal.tombgen)
+                await self.holder.sync_tombs(data_collection(cid), signal.tombgen)
             applied.append(cid)
         if epoch is not None and epoch == self._checked_epoch:
             self._checked.update(applied)
@@ -108,7 +109,7 @@ class SearchEngine:
                     f"Query vectors have {vectors.shape[1]} dimensions; {cid} has {held.manifest.dim}.",
                 )
             else:
-                tomb = self.holder.tombs.get(cid, ("", frozenset()))[1]
+                tomb = self.holder.deleted(cid)
                 chosen.append((cid, held, tomb | exclude if exclude else tomb))
         jobs: list[ViewJob] = []
         rest = chosen
@@ -175,6 +176,7 @@ def _search(
         candidates += job.rows
     unfiltered = AllowList.of(include) if include is not None else None
     for cid, held, excluded in chosen:
+        owner = data_collection(cid)  # hits name the collection, not the model's index id
         allowed = None
         if include is not None:
             allowed = AllowList.of(include - excluded) if excluded & include else unfiltered
@@ -187,7 +189,7 @@ def _search(
                 found_per_query, rows = seg.search_allowed(x, p.k, allowed)
                 candidates += rows
             for q, found in enumerate(found_per_query):
-                merged[q].extend((score, iid, cid) for score, iid in found)
+                merged[q].extend((score, iid, owner) for score, iid in found)
     out = []
     for cands in merged:
         cands.sort(key=lambda h: (-h[0], h[1]))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from services.common.routing import data_collection
 from services.common.shards import (
     CURRENT_PREFIX,
     CurrentPointer,
@@ -92,8 +93,11 @@ class IndexHolder:
     ) -> None:
         """`views`: keep merged views over the held collections (None: search each on its own)."""
         self.store, self.shard_count, self.shards = store, shard_count, set(shards)
+        # Keyed by index id (`services.common.routing`): a collection indexed by two models (during
+        # a model switch) is held twice. Its deleted ids are one set, keyed by the collection.
         self.held: dict[str, HeldCollection] = {}
         self.tombs: dict[str, tuple[str, frozenset[str]]] = {}
+        self._indexes: dict[str, set[str]] = {}  # collection -> the index ids of it held
         self.failures: dict[str, Failure] = {}
         self.synced_once = False
         self._locks: dict[str, asyncio.Lock] = {}
@@ -135,12 +139,13 @@ class IndexHolder:
                 self._refuse(cid, pointer.version, f"{type(exc).__name__}: {exc}"[:300])
                 return
             self.held[cid] = new
+            self._indexes.setdefault(data_collection(cid), set()).add(cid)
             self._changed()
             self.failures.pop(cid, None)
             self._metrics.failed.labels(cid).set(0)
             self._metrics.vectors.labels(cid).set(new.rows)
-            if cid not in self.tombs:
-                await self.sync_tombs(cid, None)
+            if data_collection(cid) not in self.tombs:
+                await self.sync_tombs(data_collection(cid), None)
             log.info("collection %s: serving version %s (%d rows here)", cid, pointer.version, new.rows)
 
     def _refuse(self, cid: str, version: str, reason: str) -> None:
@@ -174,20 +179,36 @@ class IndexHolder:
                 segments.append(loaded)
         return HeldCollection(manifest, tuple(segments))
 
-    async def sync_tombs(self, cid: str, gen: str | None) -> None:
-        """Reload the deleted ids of `cid` (storage is their durable home)."""
-        keys = await self.store.alist(tombstone_prefix(cid))
-        self.tombs[cid] = (gen or "", frozenset(k.rsplit("/", 1)[1] for k in keys))
+    async def sync_tombs(self, collection_id: str, gen: str | None) -> None:
+        """Reload the deleted ids of a collection (storage is their durable home)."""
+        keys = await self.store.alist(tombstone_prefix(collection_id))
+        self.tombs[collection_id] = (gen or "", frozenset(k.rsplit("/", 1)[1] for k in keys))
 
     def tomb_gen(self, cid: str) -> str | None:
-        entry = self.tombs.get(cid)
+        """The tombstone generation applied to an index id's (or collection's) deleted ids."""
+        entry = self.tombs.get(data_collection(cid))
         return entry[0] if entry else None
 
+    def deleted(self, cid: str) -> frozenset[str]:
+        """The deleted ids masked in an index id's results."""
+        entry = self.tombs.get(data_collection(cid))
+        return entry[1] if entry else frozenset()
+
+    def collections(self) -> list[str]:
+        """The collections of which at least one index is held."""
+        return sorted(self._indexes)
+
     def drop(self, cid: str) -> None:
+        """Drop one index id (its collection's deleted ids go with its last held index)."""
         if self.held.pop(cid, None) is not None:
             log.info("collection %s dropped", cid)
             self._changed()
-        self.tombs.pop(cid, None)
+        owner = data_collection(cid)
+        held = self._indexes.get(owner, set())
+        held.discard(cid)
+        if not held:
+            self._indexes.pop(owner, None)
+            self.tombs.pop(owner, None)
         self.failures.pop(cid, None)
         self._metrics.vectors.labels(cid).set(0)
         self._metrics.failed.labels(cid).set(0)

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from services.common.routing import data_collection
 from services.search.ids import PackedIds
 from services.search.segment import LoadedSegment
 from services.vector_index.build import build_index, resolve_index_type
@@ -85,7 +86,7 @@ class MergedView:
     index: Any
     index_type: str
     parts: dict[str, ViewPart]
-    cids: list[str]  # part number -> collection
+    cids: list[str]  # part number -> collection (the collection of a model's index id: hits name it)
     part_rows: np.ndarray  # part number -> rows
     owner: np.ndarray  # view row -> part number
     ids: PackedIds  # view row -> image id
@@ -158,7 +159,8 @@ def build_view(key: ViewKey, members: dict[str, HeldCollection], config: ViewCon
     cids = sorted(members)
     part_rows = np.asarray([parts[c].rows for c in cids], dtype=np.int64)
     owner = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int32)
-    return MergedView(key, index, index_type, parts, cids, part_rows, owner, PackedIds.concat(ids))
+    names = [data_collection(c) for c in cids]
+    return MergedView(key, index, index_type, parts, names, part_rows, owner, PackedIds.concat(ids))
 
 
 def build_views(
