@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from gateway.answers import ServeKeptAnswers, StaleAnswersOnWrites
-from gateway.api.routes import albums, collections, images, jobs, me, search
+from gateway.api.routes import albums, collections, images, jobs, me, models, search
 from gateway.auth import Authenticator
 from gateway.deps import Resources, authenticate
 from gateway.engine import QueryPlanner
@@ -61,6 +61,7 @@ async def open_resources(settings: GatewaySettings) -> Resources:
         signals=open_signals(settings.cache.redis_url, store, settings.storage, settings.cache.timeout_s),
         images=ImagePool(settings.image_workers, settings.max_queued_uploads),
         catalog=catalog,
+        alt_encoders=[EncoderClient(url, timeout) for url in settings.encoder_alt_urls],
     )
 
 
@@ -139,7 +140,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     # Authentication itself runs in ApiAuthMiddleware, before routing and body parsing; the
     # router's dependency documents the key and refuses any request that did not pass it.
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(authenticate)])
-    for module in (collections, albums, images, jobs, me, search):
+    for module in (collections, albums, images, jobs, me, models, search):
         api.include_router(module.router)
     app.include_router(api)
     app.add_middleware(ServeKeptAnswers, path=f"{API_PREFIX}/search")

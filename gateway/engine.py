@@ -29,9 +29,11 @@ from gateway.query import digest
 from gateway.resilience import SingleFlight
 from gateway.resources import Resources, collection_or_404
 from services.common.catalog import image_key
+from services.common.clients import EncoderClient
 from services.common.errors import ApiError
 from services.common.hybrid import parse_query
 from services.common.index_signals import Signal
+from services.common.routing import index_id, read_routing
 from services.common.schemas.encoder import ModelInfo
 from services.common.schemas.public import (
     MAX_DEPTH,
@@ -57,13 +59,17 @@ class QueryPlanner:
         self._candidate_flight: SingleFlight[Fetched] = SingleFlight()
         self._info_flight: SingleFlight[ModelInfo] = SingleFlight()
         self._model_info: tuple[float, ModelInfo] | None = None
+        self._base: str | None = None  # the routing's base model once a switch happened
+        self._clients: dict[str, EncoderClient] = {}  # model version -> its encoder
         self._local = LocalCandidates(LOCAL_CANDIDATE_BYTES, res.settings.result_cache_ttl_s)
         self.fan = FanOutClient(res.search, res.settings.search_timeout_s)
         self.hydrator = Hydrator(res)
         self.hybrid = HybridSearch(self)
 
     async def model_info(self) -> ModelInfo:
-        """The serving model (version, relevance threshold), asked of the encoder every few seconds."""
+        """The serving model (version, relevance threshold), asked every few seconds: the routing
+        record names it once a model switch happened (its encoder is the one serving it), else the
+        encoder's own model serves."""
         if (
             self._model_info
             and time.monotonic() - self._model_info[0] < self.res.settings.model_info_refresh_s
@@ -71,16 +77,31 @@ class QueryPlanner:
             return self._model_info[1]
 
         async def ask() -> ModelInfo:
-            info = await self.res.encoder.model_info()
+            routing = await asyncio.to_thread(read_routing, self.res.store)
+            if routing is None:
+                client, info = self.res.encoder, await self.res.encoder.model_info()
+            else:
+                client, info = await self.res.encoders.get(routing.serving)
+                self._base = routing.base
+            self._clients[info.version] = client
             self._model_info = (time.monotonic(), info)
             return info
 
         return await self._info_flight.run("model", ask)
 
+    def encoder(self, model_version: str) -> EncoderClient:
+        """The client of the encoder serving `model_version` (known from `model_info`)."""
+        return self._clients.get(model_version, self.res.encoder)
+
+    def index_id(self, collection_id: str, model_version: str) -> str:
+        """Where `model_version`'s index of a collection lives (`services.common.routing`)."""
+        return index_id(collection_id, model_version, self._base)
+
     async def index_versions(
-        self, collection_id: str | None, scope: tuple[str, ...] | None = None
+        self, collection_id: str | None, scope: tuple[str, ...] | None, model_version: str
     ) -> dict[str, str | None]:
-        """Current index version of each collection searched (version plus tombstone generation).
+        """Current index version of each collection searched (version plus tombstone generation),
+        of `model_version`'s index of it (the serving model's, during or after a model switch).
 
         Redis answers in one round trip; a collection it does not know, or a Redis outage,
         falls back to the pointer objects in storage, the durable truth. An unknown
@@ -92,23 +113,25 @@ class QueryPlanner:
             ids = list(scope)
         else:  # every collection: one indexed query, cheap enough to need no cached listing
             ids = await asyncio.to_thread(self.res.catalog.collection_ids)
+        iids = {cid: self.index_id(cid, model_version) for cid in ids}
         signals: dict[str, Signal] = {}
         if not self.res.guarded_cache.is_open:
             try:
-                signals = await self.res.signals.latest(ids)
+                signals = await self.res.signals.latest(list(iids.values()))
             except (RedisError, OSError, TimeoutError) as exc:
                 log.warning("index signals unavailable, reading storage: %s", exc)
         out: dict[str, str | None] = {}
         unknown = []
-        for cid in ids:
-            signal = signals.get(cid)
+        for cid, iid in iids.items():
+            signal = signals.get(iid)
             if signal is not None and signal.version is not None:
                 out[cid] = f"{signal.version}.{signal.tombgen}"
             else:
                 unknown.append(cid)
         store = self.res.store
-        for index in await asyncio.gather(*(asyncio.to_thread(collection_index, store, c) for c in unknown)):
-            out[index.collection_id] = index.index_version
+        found = await asyncio.gather(*(asyncio.to_thread(collection_index, store, iids[c]) for c in unknown))
+        for cid, index in zip(unknown, found, strict=True):
+            out[cid] = index.index_version
         if collection_id and out[collection_id] is None:
             await collection_or_404(collection_id, self.res)
         return out
@@ -120,7 +143,7 @@ class QueryPlanner:
             cached = await self.res.guarded_cache.get(key)
             if cached is not None:
                 return np.frombuffer(cached, dtype=np.float32)
-            vectors, version = await self.res.encoder.embed_texts([query])
+            vectors, version = await self.encoder(model_version).embed_texts([query])
             vector = np.ascontiguousarray(vectors[0], dtype=np.float32)
             if version == model_version:
                 await self.res.guarded_cache.set(
@@ -177,15 +200,15 @@ class QueryPlanner:
         # costs a cached embedding read at most; its vector is kept for the next miss.)
         vector = asyncio.ensure_future(vector_fn())
         vector.add_done_callback(_retrieve)
-        plan = await self.plan(page)
+        plan = await self.plan(page, model_version)
         fetched = await self.dense(plan, what, lambda: asyncio.shield(vector), model_version, exclude, page)
         response = await self._page(fetched, page, scoring, model_version, plan.index_version, plan.allowed)
         took = round((time.perf_counter() - start) * 1000, 3)
         return Outcome(response.model_copy(update={"took_ms": took}), fetched.missing, fetched.skipped)
 
-    async def plan(self, page: Page) -> Plan:
+    async def plan(self, page: Page, model_version: str) -> Plan:
         """The index versions a search reads (its cache keys) and what its filter leaves to search."""
-        versions = await self.index_versions(page.collection_id, page.scope)
+        versions = await self.index_versions(page.collection_id, page.scope, model_version)
         built = sorted((cid, v) for cid, v in versions.items() if v)
         index_version = (built[0][1] if len(built) == 1 else digest(*built)) if built else "empty"
         searched = [page.collection_id] if page.collection_id else page.scope
@@ -195,7 +218,8 @@ class QueryPlanner:
             allowed = await resolve(
                 self.res.catalog, page.filters, searched_ids, self.res.settings.filter_chunk_ids
             )
-        return Plan(built, index_version, allowed, searched_ids)
+        iids = {cid: iid for cid, _ in built if (iid := self.index_id(cid, model_version)) != cid}
+        return Plan(built, index_version, allowed, searched_ids, iids)
 
     async def dense(
         self,
@@ -211,7 +235,7 @@ class QueryPlanner:
             return Fetched(NO_CANDIDATES, cached=False)
         key = "qc:" + digest(model_version, *plan.built, *what, *exclude, plan.allowed.key)
         end = page.offset + page.top_k
-        return await self._candidates(key, vector_fn, plan.built, model_version, exclude, plan.allowed, end)
+        return await self._candidates(key, vector_fn, plan, model_version, exclude, end)
 
     async def scores_of(
         self, vector: np.ndarray, plan: Plan, model_version: str, image_ids: list[str]
@@ -220,17 +244,19 @@ class QueryPlanner:
         if not image_ids or not plan.built:
             return {}
         params = SearchParams(
-            collection_ids=[cid for cid, _ in plan.built],
+            collection_ids=plan.replica_ids(),
             k=len(image_ids),
             model_version=model_version,
-            versions=dict(plan.built),
+            versions=plan.replica_versions(),
         )
         fan = await self.fan.search_allowed(vector, params, [image_ids])
         return {h.image_id: h for h in fan.hits}
 
     async def image_vectors(self, records: list[tuple[str, str]]) -> tuple[np.ndarray, str]:
         """Stored images' vectors (collection id, image id), embedded by the encoder from storage."""
-        got = await self.res.encoder.embed_image_keys([image_key(cid, iid) for cid, iid in records])
+        info = await self.model_info()
+        keys = [image_key(cid, iid) for cid, iid in records]
+        got = await self.encoder(info.version).embed_image_keys(keys)
         if got.errors:
             index = min(got.errors)
             raise ApiError(422, "unreadable_image", f"Image {records[index][1]!r} cannot be read.")
@@ -280,10 +306,9 @@ class QueryPlanner:
         self,
         key: str,
         vector_fn: Callable[[], Awaitable[np.ndarray]],
-        built: list[tuple[str, str]],
+        plan: Plan,
         model_version: str,
         exclude: list[str],
-        allowed: Allowed,
         end: int,
     ) -> Fetched:
         """The query's candidate list: from a cache when it holds ranks `[0, end)`, else one fan-out."""
@@ -308,21 +333,21 @@ class QueryPlanner:
             # Name the collections, even for "all": a replica then checks each one's latest
             # version on this request instead of relying on what it has heard so far.
             params = SearchParams(
-                collection_ids=[cid for cid, _ in built],
+                collection_ids=plan.replica_ids(),
                 k=depth,
                 exclude_ids=exclude,
                 model_version=model_version,
-                versions=dict(built),
+                versions=plan.replica_versions(),
             )
-            if allowed.chunks is None:
+            if plan.allowed.chunks is None:
                 fan = await self.fan.search(vector, params)
             else:
-                fan = await self.fan.search_allowed(vector, params, allowed.chunks)
+                fan = await self.fan.search_allowed(vector, params, plan.allowed.chunks)
             candidates = Candidates.from_hits(fan.hits, fan.total_candidates, depth)
             # A replica still on another version than the key names (it has not loaded the new
             # one yet) answers correctly for now, but its list must not be cached under the new
             # key; neither may a list some replica or collection is missing from.
-            expected = {cid: v.rsplit(".", 1)[0] for cid, v in built}
+            expected = {cid: v.rsplit(".", 1)[0] for cid, v in plan.replica_versions().items()}
             lagging = any(expected.get(cid) != version for cid, version in fan.answered)
             if not fan.partial and not lagging:
                 settings = self.res.settings

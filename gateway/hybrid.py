@@ -89,7 +89,7 @@ class HybridSearch:
         vector: asyncio.Future[np.ndarray] | None = None
         if dense:
             vector = asyncio.ensure_future(planner.embed_query(parsed.positive, model_version))
-        plan = await planner.plan(page)
+        plan = await planner.plan(page, model_version)
         threshold = scoring.exclusion if scoring.calibrated else None  # what exclusions cut at
 
         async def dense_list() -> Fetched:

@@ -50,6 +50,14 @@ class Plan:
     index_version: str
     allowed: Allowed
     searched: list[str] | None  # the collections searched; None: every collection
+    index_ids: dict[str, str] = field(default_factory=dict)  # collection -> another model's index id
+
+    def replica_ids(self) -> list[str]:
+        """What replicas are asked to search: the model's index id of each collection."""
+        return [self.index_ids.get(cid, cid) for cid, _ in self.built]
+
+    def replica_versions(self) -> dict[str, str]:
+        return {self.index_ids.get(cid, cid): v for cid, v in self.built}
 
 
 @dataclass(frozen=True)

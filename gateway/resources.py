@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gateway.access import CollectionDirectory
 from gateway.answers import AnswerCache
@@ -15,6 +15,7 @@ from gateway.settings import GatewaySettings
 from services.common.cache import Cache
 from services.common.catalog import Catalog, CollectionRecord, ImageRecord
 from services.common.clients import EncoderClient, IndexerClient, SearchClient
+from services.common.clients.encoders import EncoderSet
 from services.common.closing import Closable, shut_down
 from services.common.errors import ApiError
 from services.common.index_signals import IndexSignals
@@ -33,16 +34,18 @@ class Resources:
     signals: IndexSignals
     images: ImagePool
     catalog: Catalog
+    alt_encoders: list[EncoderClient] = field(default_factory=list)  # other models' deployments
 
     def __post_init__(self) -> None:
         s = self.settings
+        self.encoders = EncoderSet([self.encoder, *self.alt_encoders], s.model_info_refresh_s)
         self.guarded_cache = GuardedCache(self.cache, s.cache_failure_threshold, s.cache_open_s)
         self.limiter = RateLimiter(self.settings.rate_limit_per_minute, self.guarded_cache)
         self.directory = CollectionDirectory(self.catalog)
         self.answers = AnswerCache(self.signals, s.answer_cache_bytes, s.answer_cache_ttl_s)
 
     async def aclose(self) -> None:
-        clients: list[Closable] = [self.encoder, self.indexer, *self.search]
+        clients: list[Closable] = [self.encoder, *self.alt_encoders, self.indexer, *self.search]
         await shut_down([], [*clients, self.signals, self.cache, self.images, self.catalog, self.store])
 
 

@@ -24,6 +24,11 @@ class GatewaySettings(ServiceSettings):
 
     port: int = Field(7860, ge=0, le=65535, description="Port of the public API and UI")
     encoder_url: str = Field("http://127.0.0.1:8101", description="Base URL of the encoder service")
+    encoder_alt_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Further encoder deployments (comma-separated), each serving one model: a model "
+        "switch uses the one serving the model it names",
+    )
     indexer_url: str = Field("http://127.0.0.1:8102", description="Base URL of the indexer service")
     search_urls: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["http://127.0.0.1:8103"],
@@ -104,7 +109,7 @@ class GatewaySettings(ServiceSettings):
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     frontend_dir: Path = Field(Path("frontend/dist"), description="Built UI served at `/` when present")
 
-    @field_validator("search_urls", "api_keys", "cors_origins", mode="before")
+    @field_validator("search_urls", "encoder_alt_urls", "api_keys", "cors_origins", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         return split_csv(value)

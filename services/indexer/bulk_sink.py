@@ -25,6 +25,7 @@ import numpy as np
 from services.common.catalog import Catalog, ReferencedImage, open_catalog
 from services.common.clients import EncoderClient
 from services.common.index_signals import open_signals, redis_namespace
+from services.common.routing import read_routing
 from services.common.shards import (
     CurrentPointer,
     Manifest,
@@ -101,7 +102,14 @@ async def check_target(
         raise Refused(
             f"{vectors} {version} but the encoder serves {serving}: queries would never be compared with them"
         )
-    pointer = await asyncio.to_thread(read_current, catalog.store, collection_id)
+    routing = await asyncio.to_thread(read_routing, catalog.store)
+    if routing is not None and len(routing.embedded) > 1:
+        raise Refused(
+            "a model switch is running or keeps a previous model; bulk writes embed by one model, so "
+            "finish the switch first (python -m services.indexer.switch_model --collect)"
+        )
+    iid = routing.index_id(collection_id, version) if routing else collection_id
+    pointer = await asyncio.to_thread(read_current, catalog.store, iid)
     if pointer is not None and pointer.model_version != version:
         raise Refused(
             f"collection {collection_id} is indexed with model {pointer.model_version}, not {version}"
@@ -200,7 +208,9 @@ class BulkSink:
 
     async def publish(self, index_type: str | None = None) -> Manifest | None:
         started = time.perf_counter()
-        manifest = await self.publisher.publish(self.cid, self.mv, index_type)
+        routing = await asyncio.to_thread(read_routing, self.catalog.store)
+        iid = routing.index_id(self.cid, self.mv) if routing else self.cid
+        manifest = await self.publisher.publish(iid, self.mv, index_type)
         self.report.publish_s = time.perf_counter() - started
         self.report.seconds = time.perf_counter() - self.report.started
         if manifest is not None:

@@ -20,6 +20,7 @@ import numpy as np
 
 from services.common.catalog import Catalog, CollectionNotFound, image_key
 from services.common.index_signals import IndexEvent, IndexSignals
+from services.common.routing import read_routing
 from services.common.schemas.indexer import JobItemError, JobStatus, ObjectsSource
 from services.common.shards import (
     is_deleted,
@@ -52,7 +53,9 @@ class EmbedBatch:
 
 
 class Embedder(Protocol):
-    async def embed_keys(self, keys: list[str]) -> EmbedBatch: ...
+    async def embed_keys(self, keys: list[str], model_version: str | None = None) -> EmbedBatch:
+        """By the primary encoder's model, or by `model_version`'s encoder when one is named."""
+        ...
 
 
 class Ingestor:
@@ -119,7 +122,12 @@ class Ingestor:
             await beat()
             n += 1
         await self._check_live(req.collection_id)
-        manifest = await self.publisher.publish(req.collection_id, model_version, req.index_type)
+        routing = await asyncio.to_thread(read_routing, self.store)
+        if routing is None:
+            manifest = await self.publisher.publish(req.collection_id, model_version, req.index_type)
+        else:  # every model's index of the collection; the serving model's version is reported
+            for mv, iid in reversed(routing.index_ids(req.collection_id).items()):
+                manifest = await self.publisher.publish(iid, mv, req.index_type)
         status.index_version = manifest.version if manifest else None
         status.status = "done" if status.done or not status.total else "failed"
         await self._report(status, results)
@@ -164,7 +172,10 @@ class Ingestor:
                 ids.append(record.image_id)
         if not ids:
             return BatchResult(done=0, failed=len(errors), errors=errors), None
-        emb = await self.embedder.embed_keys([image_key(cid, i) for i in ids])
+        keys = [image_key(cid, i) for i in ids]
+        # Read after the catalog rows were written: a model switch that starts later lists them.
+        routing = await asyncio.to_thread(read_routing, self.store)
+        emb = await self.embedder.embed_keys(keys, routing.serving if routing else None)
         ok = [(iid, row) for iid, row in zip(ids, emb.rows, strict=True) if row is not None]
         for i, (code, message) in emb.errors.items():
             errors.append(JobItemError(item=ids[i], code=code, message=message))
@@ -172,10 +183,27 @@ class Ingestor:
             vectors = emb.vectors[[row for _, row in ok]]
             key = vector_batch_key(cid, emb.model_version, f"{claimed.job_id}-{n:05d}")
             await self.store.aput(key, pack_vectors([iid for iid, _ in ok], vectors))
+            for other in routing.embedded[1:] if routing else []:  # the model built or kept too
+                await self._embed_also(claimed, n, [keys[row] for _, row in ok], ok, other)
             await self._revive(cid, [iid for iid, _ in ok], tomb)
             if self.ocr is not None:  # read beside the job, which goes on without waiting
                 self.ocr.submit(cid, [iid for iid, _ in ok])
         return BatchResult(done=len(ok), failed=len(errors), errors=errors), emb.model_version
+
+    async def _embed_also(
+        self, claimed: Claimed, n: int, keys: list[str], ok: list[tuple[str, int]], model_version: str
+    ) -> None:
+        """The same images by a second model (a switch's target, or the model kept for rollback):
+        every image the serving model indexed must be in the other model's index too, so an image
+        the second encoder cannot embed fails the batch (it is retried) rather than go missing."""
+        emb = await self.embedder.embed_keys(keys, model_version)
+        if emb.model_version != model_version or emb.errors:
+            raise RuntimeError(
+                f"model {model_version} did not embed batch {n} of job {claimed.job_id}: "
+                f"{emb.model_version}, {len(emb.errors)} errors"
+            )
+        key = vector_batch_key(claimed.request.collection_id, model_version, f"{claimed.job_id}-{n:05d}")
+        await self.store.aput(key, pack_vectors([iid for iid, _ in ok], emb.vectors))
 
     async def _revive(self, cid: str, ids: list[str], tomb: set[str]) -> None:
         """An image deleted and uploaded again is live again: drop its tombstone."""

@@ -14,6 +14,11 @@ class IndexerSettings(ServiceSettings):
 
     port: int = Field(8102, ge=0, le=65535, description="Port of the indexer service")
     encoder_url: str = Field("http://127.0.0.1:8101", description="Base URL of the encoder service")
+    encoder_alt_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Further encoder deployments (comma-separated), each serving one model: a model "
+        "switch uses the one serving the model it names",
+    )
     import_roots: Annotated[list[Path], NoDecode] = Field(
         default_factory=list, description="Server folders that imports may read (comma-separated)"
     )
@@ -32,6 +37,12 @@ class IndexerSettings(ServiceSettings):
     )
     version_gc_grace_s: float = Field(
         600.0, ge=0, description="Superseded index versions are removed this long after (beyond any load)"
+    )
+    model_keep_s: float = Field(
+        7 * 86400.0,
+        ge=0,
+        description="After a model switch's flip, the previous model is kept (embedded, indexed) this long "
+        "for a rollback, then collected; 0 keeps it until collected by hand",
     )
     shard_count: int = Field(4, ge=1, le=1024, description="Shards each collection's index is split into")
     index_type: str = Field(
@@ -73,7 +84,7 @@ class IndexerSettings(ServiceSettings):
             found.append("CATALOG_URL")
         return found
 
-    @field_validator("import_roots", "import_prefixes", mode="before")
+    @field_validator("import_roots", "import_prefixes", "encoder_alt_urls", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         return split_csv(value)

@@ -199,7 +199,8 @@ async def search_by_image(
         except ImageDecodeError as exc:
             raise ApiError(422, exc.code, exc.message) from exc
         source = "upload:" + hashlib.sha256(data).hexdigest()
-    vector, model_version = await res.encoder.embed_image(data)
+    info = await planner.model_info()
+    vector, model_version = await planner.encoder(info.version).embed_image(data)
     outcome = await planner.search_vector(source, vector, model_version, page, exclude)
     return _answer(response, outcome)
 

@@ -33,7 +33,7 @@ from vi_clip_train.vishapes.text_set import draw_sign
 
 
 class RandomEmbedder:
-    async def embed_keys(self, keys: list[str]) -> EmbedBatch:
+    async def embed_keys(self, keys: list[str], model_version: str | None = None) -> EmbedBatch:
         vectors = np.random.default_rng(len(keys)).standard_normal((len(keys), 16)).astype(np.float32)
         return EmbedBatch("mv-test", vectors, list(range(len(keys))))
 
