@@ -33,6 +33,7 @@ class Permission(StrEnum):
     DELETE = "delete"  # collections and images the key owns
     IMPORT = "import"  # server folders and s3:// prefixes
     ALL_COLLECTIONS = "all_collections"  # see and change every collection, share new ones
+    MANAGE_MODELS = "manage_models"  # switch the deployment's model, roll it back
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {

@@ -14,7 +14,8 @@ from services.common.cache import open_cache
 from services.common.catalog import open_catalog
 from services.common.catalog.health import catalog_check
 from services.common.clients import EncoderClient
-from services.common.closing import shut_down
+from services.common.clients.encoders import EncoderSet
+from services.common.closing import Closable, shut_down
 from services.common.health import Check
 from services.common.index_signals import open_signals, redis_namespace
 from services.common.resources import cache_check, peer_check, storage_check
@@ -31,6 +32,7 @@ from services.indexer.queue import open_queue
 from services.indexer.routes import router
 from services.indexer.settings import IndexerSettings
 from services.indexer.sources import SourcePolicy
+from services.indexer.switching import ModelSwitch, SwitchRunner
 from services.indexer.versions_gc import collect_versions
 from services.indexer.worker import Worker, consumer_name
 
@@ -61,6 +63,9 @@ def create_app(settings: IndexerSettings) -> FastAPI:
         catalog = await asyncio.to_thread(open_catalog, settings.catalog, store)  # migrated first
         cache = open_cache(settings.cache)
         encoder = EncoderClient(settings.encoder_url, settings.encoder_timeout_s)
+        encoders = EncoderSet(
+            [encoder, *(EncoderClient(u, settings.encoder_timeout_s) for u in settings.encoder_alt_urls)]
+        )
         namespace = redis_namespace(settings.storage)
         queue = open_queue(
             redis_url, namespace, settings.queue_path, settings.claim_idle_s, settings.job_status_ttl_s
@@ -92,7 +97,7 @@ def create_app(settings: IndexerSettings) -> FastAPI:
         await ocr.start()
         ingestor = Ingestor(
             catalog,
-            EncoderEmbedder(encoder),
+            EncoderEmbedder(encoders),
             publisher,
             queue,
             signals,
@@ -100,7 +105,12 @@ def create_app(settings: IndexerSettings) -> FastAPI:
             policy=policy,
             ocr=ocr,
         )
-        app.state.runtime = IndexerRuntime(store, queue, publisher, deleter, catalog, policy)
+        switch = SwitchRunner(
+            ModelSwitch(store, catalog, publisher, encoders, batch_size=settings.batch_size),
+            keep_s=settings.model_keep_s,
+        )
+        switch.start()
+        app.state.runtime = IndexerRuntime(store, queue, publisher, deleter, catalog, policy, switch)
 
         async def queue_ok() -> str | None:
             await queue.ping()
@@ -122,7 +132,9 @@ def create_app(settings: IndexerSettings) -> FastAPI:
         try:
             yield
         finally:
-            await shut_down(tasks, [ocr, deleter, gc, encoder, cache, queue, signals, locks, catalog, store])
+            closing: list[Closable] = [switch, ocr, deleter, gc, encoders, cache, queue, signals, locks]
+            closing += [catalog, store]
+            await shut_down(tasks, closing)
 
     app = create_service_app(
         service="indexer",

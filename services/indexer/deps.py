@@ -13,6 +13,7 @@ from services.indexer.deletes import Deleter
 from services.indexer.publisher import Publisher
 from services.indexer.queue import JobQueue
 from services.indexer.sources import SourcePolicy
+from services.indexer.switching import SwitchRunner
 
 
 @dataclass
@@ -23,6 +24,7 @@ class IndexerRuntime:
     deleter: Deleter
     catalog: Catalog
     policy: SourcePolicy
+    switch: SwitchRunner
 
 
 # Dependencies are `async def` even when they do not await: FastAPI runs a plain `def` one on a

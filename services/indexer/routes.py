@@ -10,8 +10,16 @@ from typing import Any
 from fastapi import APIRouter
 
 from services.common.errors import ApiError, ErrorBody
-from services.common.schemas.indexer import DeleteResult, JobRequest, JobStatus
+from services.common.routing import read_routing
+from services.common.schemas.indexer import (
+    DeleteResult,
+    JobRequest,
+    JobStatus,
+    ModelSwitchRequest,
+    ModelSwitchStatus,
+)
 from services.common.shards import CollectionIndex, collection_index, is_deleted
+from services.common.storage import ObjectStore
 from services.indexer.deps import RuntimeDep
 from services.indexer.publisher import CollectionDeleted
 from services.indexer.purge import apurge_collection
@@ -19,6 +27,7 @@ from services.indexer.sources import check_source
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody},
+    409: {"model": ErrorBody},
     422: {"model": ErrorBody},
     503: {"model": ErrorBody},
 }
@@ -74,20 +83,40 @@ async def delete_collection(collection_id: str, rt: RuntimeDep) -> DeleteResult:
 
 @router.get("/collections/{collection_id}/index", response_model=CollectionIndex)
 async def index_info(collection_id: str, rt: RuntimeDep) -> CollectionIndex:
-    """Current version, tombstone-aware cache version and image count: two small reads."""
+    """The serving model's index: current version, tombstone-aware cache version, image count."""
     _check_id(collection_id)
-    return await asyncio.to_thread(collection_index, rt.store, collection_id)
+    return await asyncio.to_thread(_serving_index, rt.store, collection_id)
 
 
 @router.post("/collections/{collection_id}/publish", response_model=CollectionIndex)
 async def publish(collection_id: str, rt: RuntimeDep) -> CollectionIndex:
-    """Fold stored vectors and deletions into a new version now (compaction, recovery)."""
+    """Fold stored vectors and deletions into a new version of every model's index now."""
     _check_id(collection_id)
+    routing = await asyncio.to_thread(read_routing, rt.store)
+    targets = routing.index_ids(collection_id) if routing else {None: collection_id}
     try:
-        await rt.publisher.publish(collection_id)
+        for model_version, iid in targets.items():
+            await rt.publisher.publish(iid, model_version)
     except CollectionDeleted as exc:
         raise _deleted(collection_id) from exc
-    return await asyncio.to_thread(collection_index, rt.store, collection_id)
+    return await asyncio.to_thread(_serving_index, rt.store, collection_id)
+
+
+def _serving_index(store: ObjectStore, collection_id: str) -> CollectionIndex:
+    routing = read_routing(store)
+    return collection_index(store, routing.index_id(collection_id) if routing else collection_id)
+
+
+@router.get("/model-switch", response_model=ModelSwitchStatus)
+async def model_switch_status(rt: RuntimeDep) -> ModelSwitchStatus:
+    """Which model serves, which one is built or kept, and how far a build is."""
+    return await rt.switch.status()
+
+
+@router.post("/model-switch", response_model=ModelSwitchStatus)
+async def model_switch(body: ModelSwitchRequest, rt: RuntimeDep) -> ModelSwitchStatus:
+    """One step of a model switch; a `start` builds in the background (poll the status)."""
+    return await rt.switch.act(body)
 
 
 def _deleted(collection_id: str) -> ApiError:

@@ -293,6 +293,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/model-switch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Model Switch Status
+         * @description Which model serves, which one a switch builds or keeps for a rollback, how far a build is.
+         */
+        get: operations["model_switch_status_api_v1_model_switch_get"];
+        put?: never;
+        /**
+         * Model Switch
+         * @description One step of a switch; `start` answers at once and builds in the background (poll the status).
+         *     A step the current state does not allow (a flip before the build is complete, a rollback with
+         *     no previous model) is a 409 saying why.
+         */
+        post: operations["model_switch_api_v1_model_switch_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/search": {
         parameters: {
             query?: never;
@@ -591,7 +617,7 @@ export interface components {
              */
             key_id: string;
             /** Permissions */
-            permissions: ("search" | "read" | "create" | "upload" | "edit" | "delete" | "import" | "all_collections")[];
+            permissions: ("search" | "read" | "create" | "upload" | "edit" | "delete" | "import" | "all_collections" | "manage_models")[];
             /**
              * Role
              * @enum {string}
@@ -795,6 +821,78 @@ export interface components {
              * @description Degrees, west negative
              */
             longitude: number;
+        };
+        /**
+         * ModelSwitchRequest
+         * @description One step of a model switch (see `services/indexer/switching.py`).
+         */
+        ModelSwitchRequest: {
+            /**
+             * Action
+             * @description `start` builds every collection's index for `to` while the current model serves; `flip` makes it serve; `rollback` serves the previous model again; `collect` removes the previous model; `cancel` abandons a running switch
+             * @enum {string}
+             */
+            action: "start" | "flip" | "rollback" | "collect" | "cancel";
+            /**
+             * Flip
+             * @description `start`: flip as soon as every index is built
+             * @default false
+             */
+            flip: boolean;
+            /**
+             * To
+             * @description `start`: model version
+             */
+            to?: string | null;
+        };
+        /** ModelSwitchStatus */
+        ModelSwitchStatus: {
+            /**
+             * Building
+             * @description Whether this indexer is building the target's indexes now
+             */
+            building: boolean;
+            /**
+             * Collections Done
+             * @default 0
+             */
+            collections_done: number;
+            /**
+             * Collections Total
+             * @default 0
+             */
+            collections_total: number;
+            /**
+             * Embedded
+             * @description Images embedded by the target model in this build
+             * @default 0
+             */
+            embedded: number;
+            /**
+             * Error
+             * @description Why the last build or automatic flip stopped
+             */
+            error?: string | null;
+            /**
+             * Models
+             * @description Model versions the encoders answering now serve
+             */
+            models: string[];
+            /**
+             * Previous
+             * @description Model kept for a rollback
+             */
+            previous: string | null;
+            /**
+             * Serving
+             * @description Model version answering queries
+             */
+            serving: string;
+            /**
+             * Target
+             * @description Model a switch is building indexes for
+             */
+            target: string | null;
         };
         /** Readiness */
         Readiness: {
@@ -3070,6 +3168,185 @@ export interface operations {
             };
             /** @description Rate limit exceeded (see Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    model_switch_status_api_v1_model_switch_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelSwitchStatus"];
+                };
+            };
+            /** @description The request cannot be processed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    model_switch_api_v1_model_switch_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModelSwitchRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelSwitchStatus"];
+                };
+            };
+            /** @description The request cannot be processed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Rate limit exceeded (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A backing service is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from services.common.clients.base import ServiceClient
-from services.common.schemas.indexer import DeleteResult, JobRequest, JobStatus
+from services.common.schemas.indexer import (
+    DeleteResult,
+    JobRequest,
+    JobStatus,
+    ModelSwitchRequest,
+    ModelSwitchStatus,
+)
 from services.common.shards import CollectionIndex
 
 
@@ -37,6 +43,15 @@ class IndexerClient(ServiceClient):
         """Fold stored vectors and deletions into a new version now."""
         resp = await self.request("POST", f"/v1/collections/{collection_id}/publish")
         return CollectionIndex.model_validate_json(resp.content)
+
+    async def model_switch_status(self) -> ModelSwitchStatus:
+        return ModelSwitchStatus.model_validate_json((await self.request("GET", "/v1/model-switch")).content)
+
+    async def model_switch(self, request: ModelSwitchRequest) -> ModelSwitchStatus:
+        """One step of a model switch; a step refused now raises ServiceError 409."""
+        body = request.model_dump_json()
+        resp = await self.request("POST", "/v1/model-switch", content=body, headers=_JSON)
+        return ModelSwitchStatus.model_validate_json(resp.content)
 
 
 _JSON = {"Content-Type": "application/json"}

@@ -67,3 +67,32 @@ class DeleteResult(BaseModel):
     collection_id: str
     image_id: str | None = None
     index_version: str | None = Field(None, description="Index version including this deletion")
+
+
+SwitchAction = Literal["start", "flip", "rollback", "collect", "cancel"]
+
+
+class ModelSwitchRequest(BaseModel):
+    """One step of a model switch (see `services/indexer/switching.py`)."""
+
+    action: SwitchAction = Field(
+        description="`start` builds every collection's index for `to` while the current model serves; "
+        "`flip` makes it serve; `rollback` serves the previous model again; `collect` removes the "
+        "previous model; `cancel` abandons a running switch"
+    )
+    to: str | None = Field(
+        None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", description="`start`: model version"
+    )
+    flip: bool = Field(False, description="`start`: flip as soon as every index is built")
+
+
+class ModelSwitchStatus(BaseModel):
+    serving: str = Field(description="Model version answering queries")
+    target: str | None = Field(description="Model a switch is building indexes for")
+    previous: str | None = Field(description="Model kept for a rollback")
+    models: list[str] = Field(description="Model versions the encoders answering now serve")
+    building: bool = Field(description="Whether this indexer is building the target's indexes now")
+    embedded: int = Field(0, description="Images embedded by the target model in this build")
+    collections_done: int = 0
+    collections_total: int = 0
+    error: str | None = Field(None, description="Why the last build or automatic flip stopped")

@@ -78,7 +78,9 @@ class Collection(BaseModel):
 
 
 Role = Literal["read", "write", "admin"]
-Permission = Literal["search", "read", "create", "upload", "edit", "delete", "import", "all_collections"]
+Permission = Literal[
+    "search", "read", "create", "upload", "edit", "delete", "import", "all_collections", "manage_models"
+]
 
 
 class Identity(BaseModel):

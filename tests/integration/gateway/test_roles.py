@@ -66,7 +66,8 @@ def owned(keys: dict[str, httpx.Client], images: list[ShapeImage]) -> Owned:
         (
             "admin",
             "admin",
-            {"search", "read", "create", "upload", "edit", "delete", "import", "all_collections"},
+            {"search", "read", "create", "upload", "edit", "delete", "import", "all_collections"}
+            | {"manage_models"},
         ),
     ],
 )
