@@ -8,6 +8,7 @@ the S3 server, Redis and a SQLite catalog; the switch is the operator's command.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -179,6 +180,9 @@ def test_the_model_switches_and_rolls_back_under_a_query_loop(system: System) ->
             time.sleep(1.0)
             started = switch_model(system, "--to", new, "--no-flip")
             assert started.returncode == 0, started.stderr
+            assert json.loads(started.stdout)["embedded"] == len(images)
+            rerun = switch_model(system, "--to", new, "--no-flip")  # resumes: nothing left to embed
+            assert rerun.returncode == 0 and json.loads(rerun.stdout)["embedded"] == 0, rerun.stderr
             # Uploaded while the switch is built but before the flip: embedded by both models.
             images += [(cids[0], i) for i in upload(api, cids[0], vishapes_pngs(12, 50), "mới")]
             assert store.stat(current_key(f"{cids[0]}@{new}")) is not None
