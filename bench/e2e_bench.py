@@ -7,7 +7,8 @@ collection of ViShapes-vi images. A load generator in another process (`bench.lo
 keeps 1, 8 and 32 connections busy for a fixed time each, against:
 
 - cache hits: a few Vietnamese captions asked again and again (answered from Redis);
-- cache misses: every query new (one text encode, a fan-out to the search replica, hydration);
+- cache misses: every query new (one text encode, a fan-out to the search replica, hydration), in
+  the default hybrid mode (the keyword ranking from the catalog fused in) and in `mode: dense`;
 - the peer: a bare FastAPI route returning the same response bytes (`bench.bare_app`).
 """
 
@@ -118,6 +119,11 @@ def main(argv: list[str] | None = None) -> int:
             points.append(load(running.gateway, bodies, "cache hit", c, args.seconds, unique=False))
         for c in CLIENTS:
             points.append(load(running.gateway, bodies, "cache miss", c, args.seconds, unique=True))
+        dense = work / "dense-queries.jsonl"
+        lines = (json.dumps({**q, "mode": "dense"}, ensure_ascii=False) for q in queries)
+        dense.write_text("\n".join(lines), encoding="utf-8")
+        for c in CLIENTS:
+            points.append(load(running.gateway, dense, "cache miss, dense", c, args.seconds, unique=True))
     text = (
         f"Gateway `POST /api/v1/search`, top_k=20, over {args.images} ViShapes-vi images "
         f"(demo model, 1 search replica, Redis cache, local storage); {args.seconds:g} s per point, "
@@ -128,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(f"# End-to-end search\n\nCommand: `python -m bench.e2e_bench`\n\n{text}\n")
-    targets = ("bare FastAPI", "cache hit", "cache miss")
+    targets = ("bare FastAPI", "cache hit", "cache miss", "cache miss, dense")
 
     def series(attr: str) -> dict[str, tuple[list[float], list[float]]]:
         out = {}
