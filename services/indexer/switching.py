@@ -310,7 +310,7 @@ class SwitchRunner:
 
     async def status(self) -> ModelSwitchStatus:
         routing = await self.switch.routing()
-        served = await self.switch.encoders.served()
+        served = await self.switch.encoders.served(fresh=True)  # an admin asking: ask them now
         return ModelSwitchStatus(
             serving=routing.serving,
             target=routing.target,

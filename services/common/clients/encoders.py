@@ -51,10 +51,20 @@ class EncoderSet:
             return found
 
     async def get(self, model_version: str) -> tuple[EncoderClient, ModelInfo]:
-        """The encoder serving `model_version` and its info; 503 when none of them does."""
-        served = await self.served()
-        if model_version not in served:
-            served = await self.served(fresh=True)
+        """The encoder serving `model_version` and its info; 503 when none of them does.
+
+        The encoder that served it last is asked first and alone, so one encoder that is down or
+        slow (the other model's, say) costs nothing while the serving one answers."""
+        cached = self._known
+        known = cached[1].get(model_version) if cached is not None else None
+        if cached is not None and known is not None:
+            if time.monotonic() - cached[0] < self.refresh_s:
+                return known
+            info = await self._ask(known[0])
+            if info is not None and info.version == model_version:
+                self._known = (time.monotonic(), {**cached[1], model_version: (known[0], info)})
+                return known[0], info
+        served = await self.served(fresh=True)
         if model_version not in served:
             raise ApiError(
                 503,

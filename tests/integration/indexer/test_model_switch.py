@@ -63,6 +63,7 @@ class System:
     stack: RunningStack
     env: dict[str, str]
     new_encoder: str
+    encoders: Stack  # the new model's encoder
     bucket: str
     catalog_url: str
 
@@ -97,7 +98,7 @@ def system(s3_endpoint: str, redis_url: str, second_checkpoint: Path, tmp_path_f
     }
     encoder = Stack([spec], cwd=str(REPO), echo=bool(os.environ.get("STACK_ECHO")))
     with encoder.running(timeout_s=120), full_stack(env) as running:
-        yield System(running, env, new_encoder, bucket, catalog_url)
+        yield System(running, env, new_encoder, encoder, bucket, catalog_url)
 
 
 def switch_model(system: System, *args: str) -> subprocess.CompletedProcess[str]:
@@ -241,3 +242,13 @@ def test_the_model_switches_and_rolls_back_under_a_query_loop(system: System) ->
         wait_for(lambda: served_results(api, QUERIES[2], 5)[0] == new, 30, "the new model serving")
         model, got = served_results(api, QUERIES[2], 10)
         assert got == exact_top(system.new_encoder, QUERIES[2], images, 10)
+
+        # Rolled back, the new model's encoder can go: search never waits for it.
+        assert api.post("/api/v1/model-switch", json={"action": "rollback"}).status_code == 200
+        system.encoders.stop_one("encoder-new")
+        wait_for(lambda: served_results(api, QUERIES[0], 5)[0] == old, 30, "the old model serving again")
+        model, got = served_results(api, QUERIES[1], 10)
+        assert model == old and got == exact_top(old_encoder, QUERIES[1], images, 10)
+        assert api.get("/api/v1/model-switch").json()["models"] == [old]
+        gone = api.post("/api/v1/model-switch", json={"action": "rollback"})
+        assert gone.status_code == 409 and "No encoder serves model" in gone.json()["error"]["message"]
