@@ -94,10 +94,32 @@ def test_encoder_variants_share_one_name(config: dict[str, Any]) -> None:
     assert devices == [{"driver": "nvidia", "count": 1, "capabilities": ["gpu"]}]
     assert services["encoder-gpu"]["environment"]["ENCODER_DEVICE"] == "cuda"
     assert services["encoder-cpu"]["environment"]["ENCODER_DEVICE"] == "cpu"
-    assert [name for name, s in services.items() if "profiles" in s] == ["encoder-cpu", "encoder-gpu"]
+    profiled = [name for name, s in services.items() if "profiles" in s]
+    assert profiled == ["encoder-cpu", "encoder-gpu", "encoder-next-cpu", "encoder-next-gpu"]
     for name in ("indexer", "gateway"):
         env = services[name]["environment"]
         assert {v for k, v in env.items() if k.endswith("ENCODER_URL")} == {"http://encoder:8101"}
+
+
+def test_a_model_switch_has_its_encoder_beside_the_serving_one(
+    config: dict[str, Any], tmp_path: Path
+) -> None:
+    services = config["services"]
+    for variant, device in (("cpu", "cpu"), ("gpu", "cuda")):
+        service = services[f"encoder-next-{variant}"]
+        assert service["profiles"] == [f"switch-{variant}"]
+        assert service["networks"]["default"]["aliases"] == ["encoder-next"]
+        assert service["environment"]["ENCODER_DEVICE"] == device
+        assert service["environment"]["ENCODER_MODEL"] == "checkpoints/vi-tiny-vishapes"  # .env.example's
+    assert "devices" in str(services["encoder-next-gpu"]["deploy"])
+    # The gateway and the indexers are told of it by one variable, empty by default.
+    alt = {services[n]["environment"][f"{n.upper()}_ENCODER_ALT_URLS"] for n in ("gateway", "indexer")}
+    assert alt == {""}
+    env = tmp_path / ".env"
+    env.write_text(ENV_EXAMPLE.read_text(encoding="utf-8") + "ENCODER_ALT_URLS=http://encoder-next:8101\n")
+    resolved = yaml.safe_load(docker_compose("config", env_file=env).stdout)["services"]
+    urls = {resolved[n]["environment"][f"{n.upper()}_ENCODER_ALT_URLS"] for n in ("gateway", "indexer")}
+    assert urls == {"http://encoder-next:8101"}
 
 
 def test_indexer_can_be_scaled(config: dict[str, Any]) -> None:
