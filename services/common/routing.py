@@ -82,8 +82,8 @@ def write_routing(store: ObjectStore, routing: ModelRouting) -> None:
     store.put(ROUTING_KEY, routing.model_dump_json().encode(), "application/json")
 
 
-def index_ids_for(routing: ModelRouting | None, collection_id: str, model_version: str) -> dict[str, str]:
-    """Model version -> index id of each index of the collection; `model_version` alone without routing."""
-    if routing is None:
-        return {model_version: collection_id}
-    return routing.index_ids(collection_id)
+def serving_index_id(
+    routing: ModelRouting | None, collection_id: str, model_version: str | None = None
+) -> str:
+    """The index id of the serving (or the named) model's index; the collection id without routing."""
+    return routing.index_id(collection_id, model_version) if routing is not None else collection_id

@@ -185,6 +185,12 @@ def unpack_vectors(data: bytes) -> tuple[list[str], np.ndarray]:
         return [str(x) for x in npz["ids"].tolist()], np.asarray(npz["vectors"], np.float32)
 
 
+def unpack_vector_ids(data: bytes) -> list[str]:
+    """The ids of a vector batch alone (the vectors are not read)."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        return [str(x) for x in npz["ids"].tolist()]
+
+
 def read_current(store: ObjectStore, collection_id: str) -> CurrentPointer | None:
     try:
         return CurrentPointer.model_validate_json(store.get(current_key(collection_id)))

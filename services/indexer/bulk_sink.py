@@ -25,7 +25,7 @@ import numpy as np
 from services.common.catalog import Catalog, ReferencedImage, open_catalog
 from services.common.clients import EncoderClient
 from services.common.index_signals import open_signals, redis_namespace
-from services.common.routing import read_routing
+from services.common.routing import read_routing, serving_index_id
 from services.common.shards import (
     CurrentPointer,
     Manifest,
@@ -108,7 +108,7 @@ async def check_target(
             "a model switch is running or keeps a previous model; bulk writes embed by one model, so "
             "finish the switch first (python -m services.indexer.switch_model --collect)"
         )
-    iid = routing.index_id(collection_id, version) if routing else collection_id
+    iid = serving_index_id(routing, collection_id, version)
     pointer = await asyncio.to_thread(read_current, catalog.store, iid)
     if pointer is not None and pointer.model_version != version:
         raise Refused(
@@ -209,7 +209,7 @@ class BulkSink:
     async def publish(self, index_type: str | None = None) -> Manifest | None:
         started = time.perf_counter()
         routing = await asyncio.to_thread(read_routing, self.catalog.store)
-        iid = routing.index_id(self.cid, self.mv) if routing else self.cid
+        iid = serving_index_id(routing, self.cid, self.mv)
         manifest = await self.publisher.publish(iid, self.mv, index_type)
         self.report.publish_s = time.perf_counter() - started
         self.report.seconds = time.perf_counter() - self.report.started

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 from services.common.index_signals import IndexEvent, IndexSignals
-from services.common.routing import read_routing
+from services.common.routing import read_routing, serving_index_id
 from services.common.schemas.indexer import DeleteResult
 from services.common.shards import (
     collection_index,
@@ -39,11 +39,8 @@ class Deleter:
         self.folds = Debouncer(fold_interval_s, self._fold, "folding deletions")
 
     async def _fold(self, collection_id: str) -> None:
-        routing = await asyncio.to_thread(read_routing, self.store)
-        targets = routing.index_ids(collection_id) if routing else {None: collection_id}
         try:
-            for model_version, iid in targets.items():  # every model's index of it
-                await self.publisher.publish(iid, model_version)
+            await self.publisher.publish_models(collection_id)  # every model's index of it
         except CollectionDeleted:
             return
 
@@ -54,7 +51,7 @@ class Deleter:
         await self.signals.announce(IndexEvent(type="tombstones", collection_id=collection_id, value=gen))
         self.folds.poke(collection_id)
         routing = await asyncio.to_thread(read_routing, self.store)
-        serving = routing.index_id(collection_id) if routing else collection_id
+        serving = serving_index_id(routing, collection_id)
         info = await asyncio.to_thread(collection_index, self.store, serving)
         return DeleteResult(collection_id=collection_id, image_id=image_id, index_version=info.index_version)
 

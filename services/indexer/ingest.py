@@ -122,12 +122,8 @@ class Ingestor:
             await beat()
             n += 1
         await self._check_live(req.collection_id)
-        routing = await asyncio.to_thread(read_routing, self.store)
-        if routing is None:
-            manifest = await self.publisher.publish(req.collection_id, model_version, req.index_type)
-        else:  # every model's index of the collection; the serving model's version is reported
-            for mv, iid in reversed(routing.index_ids(req.collection_id).items()):
-                manifest = await self.publisher.publish(iid, mv, req.index_type)
+        # Every model's index of the collection; the serving model's version is reported.
+        manifest = await self.publisher.publish_models(req.collection_id, model_version, req.index_type)
         status.index_version = manifest.version if manifest else None
         status.status = "done" if status.done or not status.total else "failed"
         await self._report(status, results)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from services.common.index_signals import IndexEvent, IndexSignals
-from services.common.routing import data_collection, model_of_index
+from services.common.routing import data_collection, model_of_index, read_routing
 from services.common.shards import (
     CurrentPointer,
     Manifest,
@@ -117,6 +117,20 @@ class Publisher:
                 )
             return manifest
         raise PublishConflict(collection_id)
+
+    async def publish_models(
+        self, collection_id: str, model_version: str | None = None, index_type: str | None = None
+    ) -> Manifest | None:
+        """Publish every model's index of a collection the routing keeps (one without a routing,
+        `model_version`'s); the serving model's last, and its manifest is returned."""
+        routing = await asyncio.to_thread(read_routing, self.store)
+        targets: list[tuple[str | None, str]] = [(model_version, collection_id)]
+        if routing is not None:
+            targets = [(mv, iid) for mv, iid in routing.index_ids(collection_id).items()]
+        manifest = None
+        for mv, iid in reversed(targets):
+            manifest = await self.publish(iid, mv, index_type)
+        return manifest
 
     def current_manifest(self, collection_id: str) -> Manifest | None:
         pointer = read_current(self.store, collection_id)

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from services.common.errors import ApiError, ErrorBody
-from services.common.routing import read_routing
+from services.common.routing import read_routing, serving_index_id
 from services.common.schemas.indexer import (
     DeleteResult,
     JobRequest,
@@ -92,19 +92,15 @@ async def index_info(collection_id: str, rt: RuntimeDep) -> CollectionIndex:
 async def publish(collection_id: str, rt: RuntimeDep) -> CollectionIndex:
     """Fold stored vectors and deletions into a new version of every model's index now."""
     _check_id(collection_id)
-    routing = await asyncio.to_thread(read_routing, rt.store)
-    targets = routing.index_ids(collection_id) if routing else {None: collection_id}
     try:
-        for model_version, iid in targets.items():
-            await rt.publisher.publish(iid, model_version)
+        await rt.publisher.publish_models(collection_id)
     except CollectionDeleted as exc:
         raise _deleted(collection_id) from exc
     return await asyncio.to_thread(_serving_index, rt.store, collection_id)
 
 
 def _serving_index(store: ObjectStore, collection_id: str) -> CollectionIndex:
-    routing = read_routing(store)
-    return collection_index(store, routing.index_id(collection_id) if routing else collection_id)
+    return collection_index(store, serving_index_id(read_routing(store), collection_id))
 
 
 @router.get("/model-switch", response_model=ModelSwitchStatus)

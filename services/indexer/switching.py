@@ -11,8 +11,8 @@
    put of the routing record makes the target serve: gateways read it, so every query from then
    on is embedded and searched by the new model, never a mix. The old model becomes `previous`:
    still embedded for new images and still held, so `rollback` is the same one put backwards.
-4. `collect`: the previous model's indexes and vectors are removed (after a grace, by the
-   operator or `--collect-after`), and new images are embedded by the serving model alone.
+4. `collect`: the previous model's indexes and vectors are removed (by the operator, or once it
+   was kept `INDEXER_MODEL_KEEP_S`), and new images are embedded by the serving model alone.
 """
 
 from __future__ import annotations
@@ -20,13 +20,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import io
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import numpy as np
 
 from services.common.catalog import Catalog, image_key
 from services.common.clients.encoders import EncoderSet
@@ -39,6 +36,7 @@ from services.common.shards import (
     pack_vectors,
     read_current,
     tombstone_prefix,
+    unpack_vector_ids,
     vector_batch_key,
     vectors_prefix,
 )
@@ -73,23 +71,17 @@ class SwitchReport:
     def embedded(self) -> int:
         return sum(c.embedded for c in self.collections)
 
-    @property
-    def incomplete(self) -> list[CollectionBuild]:
-        return [c for c in self.collections if c.target < c.serving]
 
-
-def _batch_ids(store: ObjectStore, key: str) -> list[str]:
-    with np.load(io.BytesIO(store.get(key)), allow_pickle=False) as npz:
-        return [str(x) for x in npz["ids"].tolist()]
-
-
-def model_ids(store: ObjectStore, collection_id: str, model_version: str) -> set[str]:
-    """Blocking: the live images a model's vectors of a collection hold (tombstoned ids left out)."""
+def model_ids(store: ObjectStore, collection_id: str, model_version: str, dead: set[str]) -> set[str]:
+    """Blocking: the images a model's vectors of a collection hold, less the `dead` (tombstoned) ones."""
     ids: set[str] = set()
     for key in store.list_keys(vectors_prefix(collection_id, model_version)):
-        ids.update(_batch_ids(store, key))
-    dead = {k.rsplit("/", 1)[1] for k in store.list_keys(tombstone_prefix(collection_id))}
+        ids.update(unpack_vector_ids(store.get(key)))
     return ids - dead
+
+
+async def deleted_ids(store: ObjectStore, collection_id: str) -> set[str]:
+    return {k.rsplit("/", 1)[1] for k in await store.alist(tombstone_prefix(collection_id))}
 
 
 class ModelSwitch:
@@ -175,10 +167,10 @@ class ModelSwitch:
             if await asyncio.to_thread(is_deleted, self.store, cid):
                 raise CollectionDeleted(cid)
             catalogued = set(await asyncio.to_thread(self.catalog.image_ids, cid))
-            serving = await asyncio.to_thread(model_ids, self.store, cid, routing.serving)
-            have = await asyncio.to_thread(model_ids, self.store, cid, target)
-            dead = {k.rsplit("/", 1)[1] for k in await self.store.alist(tombstone_prefix(cid))}
-            todo = sorted(((catalogued | serving) - have - dead) - set(build.unreadable))
+            dead = await deleted_ids(self.store, cid)
+            serving = await asyncio.to_thread(model_ids, self.store, cid, routing.serving, dead)
+            have = await asyncio.to_thread(model_ids, self.store, cid, target, dead)
+            todo = sorted(((catalogued - dead) | serving) - have - set(build.unreadable))
             for i in range(0, len(todo), self.batch_size):
                 chunk = todo[i : i + self.batch_size]
                 got = await client.embed_image_keys([image_key(cid, iid) for iid in chunk])
@@ -215,8 +207,9 @@ class ModelSwitch:
         await self._encoder_for(routing.target)
         short = []
         for cid in await asyncio.to_thread(self.catalog.collection_ids):
-            serving_ids = await asyncio.to_thread(model_ids, self.store, cid, routing.serving)
-            target_ids = await asyncio.to_thread(model_ids, self.store, cid, routing.target)
+            dead = await deleted_ids(self.store, cid)
+            serving_ids = await asyncio.to_thread(model_ids, self.store, cid, routing.serving, dead)
+            target_ids = await asyncio.to_thread(model_ids, self.store, cid, routing.target, dead)
             missing = serving_ids - target_ids
             pointer = await asyncio.to_thread(
                 read_current, self.store, index_id(cid, routing.target, routing.base)
