@@ -58,6 +58,18 @@ class PackedIds(Sequence[str]):
         start = int(self._ends[i - 1]) if i else 0
         return self._blob[start : int(self._ends[i])].decode()
 
+    def take(self, rows: Sequence[int]) -> list[str]:
+        """The ids of these rows (each in range), in their order: one vectorised lookup of the
+        offsets instead of two numpy scalar reads per row (a search's 100 hits: most of the
+        replica's Python time per query before)."""
+        if not len(rows):
+            return []
+        at = np.asarray(rows, dtype=np.int64)
+        ends = self._ends[at]
+        starts = np.where(at > 0, self._ends[at - 1], 0)
+        blob = self._blob
+        return [blob[a:b].decode() for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+
     def __iter__(self) -> Iterator[str]:
         blob, start = self._blob, 0
         for end in self._ends.tolist():

@@ -141,9 +141,9 @@ class LoadedSegment:
         kk = min(self.index.ntotal, k + hidden)
         scores, rows = self.index.search(x, kk, params=params)
         out = []
-        ids = self.ids
         for srow, irow in zip(scores, rows, strict=True):
-            hits = [(float(s), ids[i]) for s, i in zip(srow.tolist(), irow.tolist(), strict=True) if i >= 0]
+            found = irow >= 0
+            hits = list(zip(srow[found].tolist(), self.ids.take(irow[found]), strict=True))
             out.append([h for h in hits if h[1] not in excluded][:k] if excluded else hits[:k])
         return out
 
@@ -190,6 +190,6 @@ class LoadedSegment:
             top_scores, top_rows = scores, cands
         order = np.argsort(-top_scores, axis=1, kind="stable")
         return [
-            [(float(s), self.ids[i]) for s, i in zip(srow[o].tolist(), irow[o].tolist(), strict=True)]
+            list(zip(srow[o].tolist(), self.ids.take(irow[o]), strict=True))
             for srow, irow, o in zip(top_scores, top_rows, order, strict=True)
         ]

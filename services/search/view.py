@@ -122,12 +122,9 @@ class MergedView:
         out = []
         for srow, rrow, krow in zip(scores, rows, keep, strict=True):
             at = np.flatnonzero(krow)[:k]
-            out.append(
-                [
-                    (float(s), self.ids[r], self.cids[self.owner[r]])
-                    for s, r in zip(srow[at].tolist(), rrow[at].tolist(), strict=True)
-                ]
-            )
+            picked = rrow[at]
+            owners = [self.cids[o] for o in self.owner[picked].tolist()]
+            out.append(list(zip(srow[at].tolist(), self.ids.take(picked), owners, strict=True)))
         return out
 
 

@@ -86,6 +86,12 @@ class Sessions:
             yield session
 
     @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A read transaction on a plain connection: rows, no ORM objects (the hot reads)."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
     def write(self) -> Iterator[Session]:
         with Session(self._writer, expire_on_commit=False) as session, session.begin():
             yield session

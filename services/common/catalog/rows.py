@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +42,19 @@ def collection_record(row: CollectionRow) -> CollectionRecord:
 
 def image_record(row: ImageRow) -> ImageRecord:
     return ImageRecord(**image_fields(row))
+
+
+# The image columns a record is read from, in the order `image_values` takes them.
+IMAGE_COLUMNS = tuple(ImageRow.__table__.c[name] for name in ImageRecord.model_fields)
+
+
+def image_values(row: Sequence[Any]) -> dict[str, Any]:
+    """`image_fields` of a plain row that starts with `IMAGE_COLUMNS` (no ORM object per row)."""
+    values = dict(zip(ImageRecord.model_fields, row, strict=False))
+    taken = values["taken_at"]
+    if taken is not None and values["taken_tz_offset_min"] is not None:
+        values["taken_at"] = taken.replace(tzinfo=UTC)
+    return values
 
 
 def image_fields(row: ImageRow) -> dict[str, Any]:

@@ -229,6 +229,33 @@ def test_albums_tags_and_notes_keep_vietnamese(catalog: Catalog) -> None:
         catalog.add_tags("nope", ["x"])
 
 
+def test_a_result_page_is_hydrated_in_one_select(catalog: Catalog) -> None:
+    """What the gateway reads for a page of results: every image's record, albums and tags, with
+    the date taken as stored (UTC with its offset, or the camera's wall clock), in one SELECT."""
+    col = catalog.create_collection("Đà Lạt")
+    photo = camera_photo(1, taken="2024:02:10 06:30:00", offset="+07:00", make="Sony")
+    aware, _ = catalog.store_image(col.id, "hồ xuân hương.jpg", photo)
+    naive, _ = catalog.store_image(col.id, "chợ đêm.jpg", camera_photo(2, taken="2024:02:11 20:00:00"))
+    bare, _ = catalog.store_image(col.id, "x.png", png((1, 2, 3)))
+    for name in ("Tết", "Ảnh đẹp"):
+        catalog.add_to_album(catalog.create_album(col.id, name).id, [aware.image_id])
+    catalog.add_tags(aware.image_id, ["hồ", "bình minh"])
+    catalog.add_tags(naive.image_id, ["chợ"])
+    seen = statements(catalog)
+    found = catalog.get_image_details([aware.image_id, naive.image_id, bare.image_id, "gone"])
+    assert len([s for s in seen if s.lstrip().upper().startswith("SELECT")]) == 1
+    assert set(found) == {aware.image_id, naive.image_id, bare.image_id}
+    first = found[aware.image_id]
+    assert first.filename == "hồ xuân hương.jpg" and first.camera_make == "Sony"
+    assert first.taken_at == datetime(2024, 2, 9, 23, 30, tzinfo=UTC) and first.taken_tz_offset_min == 420
+    assert [a.name for a in first.albums] == ["Tết", "Ảnh đẹp"] and first.tags == ["bình minh", "hồ"]
+    second = found[naive.image_id]
+    assert second.taken_at == datetime(2024, 2, 11, 20, 0) and second.taken_at.tzinfo is None
+    assert second.albums == [] and second.tags == ["chợ"]
+    assert found[bare.image_id].model_dump(exclude={"albums", "tags"}) == bare.model_dump()
+    assert catalog.get_image_details([]) == {}
+
+
 def test_filters_match_ids_and_counts(catalog: Catalog) -> None:
     col, other = catalog.create_collection("c"), catalog.create_collection("d")
     specs: list[tuple[str, PhotoExif]] = [

@@ -20,6 +20,15 @@ def test_packed_ids_read_back_in_order_whatever_their_characters() -> None:
     assert list(joined) == [*ids, "a", "bé"]
 
 
+def test_rows_taken_at_once_read_like_one_by_one() -> None:
+    ids = ["0f" * 16, "ảnh-Đà-Lạt", "", "x" * 128, "phở", "a", "bé"]
+    packed = PackedIds.concat([PackedIds.of(ids[:5]), PackedIds.of(ids[5:])])
+    rows = [6, 0, 4, 4, 2, 1, 5, 3]
+    assert packed.take(rows) == [ids[r] for r in rows]
+    assert packed.take(np.array(rows, dtype=np.int64)) == [ids[r] for r in rows]
+    assert packed.take([]) == [] and packed.take(np.array([], dtype=np.int64)) == []
+
+
 def test_a_million_hex_ids_take_about_forty_bytes_each() -> None:
     ids = [f"{i:032x}" for i in range(1_000_000)]
     packed = PackedIds.of(ids)
