@@ -75,15 +75,22 @@ class AnswerCache:
         answer = self._lru.get(key)
         return answer if answer is not None and answer.epoch == epoch else None
 
-    def put(self, key: str, epoch: bytes | None, response: SearchResponse) -> None:
+    def put(
+        self, key: str, epoch: bytes | None, response: SearchResponse, urls_expire: float | None = None
+    ) -> None:
+        """Keep `response` while its URLs have their full lifetime left: `urls_expire` is the
+        earliest expiry of its signed URLs when the caller knows it (`Hydrator.expires`), else each
+        URL is read for it (parsing 40 URLs a page cost a new query more than its hydration)."""
         if epoch is None or response.partial:
             return
         data = response.model_copy(update={"took_ms": 0.0, "cached": True}).model_dump_json().encode()
         head, stamp, tail = data.partition(_STAMP)
         if not stamp:
             return
-        expiries = [url_expiry(u) for r in response.results for u in (r.url, r.thumbnail_url)]
-        lifetime = min(expiries, default=float("inf")) - URL_LIFETIME_S - time.time()
+        if urls_expire is None:
+            expiries = (url_expiry(u) for r in response.results for u in (r.url, r.thumbnail_url))
+            urls_expire = min(expiries, default=float("inf"))
+        lifetime = urls_expire - URL_LIFETIME_S - time.time()
         if lifetime <= 0:
             return
         self._lru.put(key, Answer(epoch, head, tail), len(data), ttl_s=lifetime)

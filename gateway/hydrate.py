@@ -74,6 +74,17 @@ class Hydrator:
             )
         return out
 
+    def expires(self, results: list[SearchResult]) -> float:
+        """When the first of these results' signed URLs expires (inf for none, or unsigned ones)."""
+        soonest = float("inf")
+        for r in results:
+            memo = self._urls.get(r.image_id)
+            if memo is not None and memo[1] == r.url and memo[2] == r.thumbnail_url:
+                soonest = min(soonest, memo[0])
+            else:  # signed again since, or forgotten: read the URLs themselves
+                soonest = min(soonest, url_expiry(r.url), url_expiry(r.thumbnail_url))
+        return soonest
+
     def _signed(self, image_id: str) -> tuple[str, str]:
         """The image's content and thumbnail URLs, with at least `URL_LIFETIME_S` left to live."""
         memo = self._urls.get(image_id)

@@ -6,7 +6,6 @@ failed rows are NaN, with the failures' codes in `X-Embed-Errors`.
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass, field
 from typing import Literal
@@ -15,6 +14,7 @@ import numpy as np
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
+from services.common import npy
 from services.common.errors import ApiError, ErrorDetail
 from services.common.schemas.encoder import (
     EMBED_ERRORS_HEADER,
@@ -76,10 +76,7 @@ def render(result: EmbedResult, form: Form) -> Response:
             "errors": {str(i): e.model_dump() for i, e in sorted(result.errors.items())},
         }
         return JSONResponse(body, headers=headers)
-    out = io.BytesIO()
-    np.save(out, result.vectors.astype(np.float16 if form == "float16" else np.float32), allow_pickle=False)
+    data = npy.dumps(result.vectors.astype(np.float16 if form == "float16" else np.float32, copy=False))
     if result.errors:
         headers[EMBED_ERRORS_HEADER] = json.dumps({str(i): e.code for i, e in sorted(result.errors.items())})
-    return Response(
-        out.getvalue(), media_type=NPY_FLOAT16 if form == "float16" else NPY_FLOAT32, headers=headers
-    )
+    return Response(data, media_type=NPY_FLOAT16 if form == "float16" else NPY_FLOAT32, headers=headers)

@@ -56,7 +56,8 @@ async def search(
     outcome = await planner.search_text(query, page, options)
     keep = request.scope.get("state", {}).get(KEEP_STATE)
     if isinstance(keep, KeepAs) and outcome.response.model_version == keep.model_version:
-        res.answers.put(keep.key, keep.epoch, outcome.response)
+        expires = planner.hydrator.expires(outcome.response.results)
+        res.answers.put(keep.key, keep.epoch, outcome.response, expires)
     return _answer(response, outcome)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from typing import Any
 import httpx
 import numpy as np
 
+from services.common import npy
 from services.common.clients.base import ServiceClient, ServiceError
 from services.common.errors import ErrorDetail
 from services.common.schemas.encoder import (
@@ -65,7 +65,7 @@ class EncoderClient(ServiceClient):
         return ModelInfo.model_validate((await self.request("GET", "/v1/model")).json())
 
     def _decode(self, resp: httpx.Response) -> tuple[np.ndarray, str, dict[int, ErrorDetail]]:
-        vectors = np.load(io.BytesIO(resp.content), allow_pickle=False).astype(np.float32, copy=False)
+        vectors = npy.loads(resp.content).astype(np.float32, copy=False)
         raw = json.loads(resp.headers.get(EMBED_ERRORS_HEADER, "{}"))
         errors = {int(i): _image_error(str(code)) for i, code in raw.items()}
         return vectors, resp.headers[MODEL_VERSION_HEADER], errors

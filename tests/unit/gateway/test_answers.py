@@ -110,6 +110,10 @@ async def test_partial_answers_and_urls_near_their_end_are_not_kept(signals: Red
     answers.put("fresh-url", epoch, _response(url=f"/api/v1/images/a/content?exp={later}&sig=x"))
     assert answers.get("partial", epoch) is None and answers.get("stale-url", epoch) is None
     assert answers.get("fresh-url", epoch) is not None
+    fresh = _response(url=f"/api/v1/images/a/content?exp={later}&sig=x")  # the hydrator knows better
+    answers.put("told-soon", epoch, fresh, urls_expire=soon)
+    answers.put("told-later", epoch, _response(url=f"/api/v1/images/a/content?exp={soon}&sig=x"), later)
+    assert answers.get("told-soon", epoch) is None and answers.get("told-later", epoch) is not None
     await signals.aclose()
 
 

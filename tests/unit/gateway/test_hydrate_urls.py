@@ -14,6 +14,7 @@ from gateway import hydrate
 from gateway.auth import URL_LIFETIME_S, Authenticator
 from gateway.deps import Resources
 from gateway.hydrate import Hydrator
+from services.common.schemas.public import SearchResult
 
 HOUR = 3600
 
@@ -38,3 +39,18 @@ def test_urls_are_reused_only_while_their_whole_lifetime_is_left(monkeypatch: py
         url, _ = hydrator._signed("img1")
         assert _exp(url) - now >= URL_LIFETIME_S, (now, url)
     assert url != first
+
+
+def test_a_page_expires_with_its_first_url_known_or_not() -> None:
+    res = SimpleNamespace(auth=Authenticator([SecretStr("a-key-for-tests")], SecretStr("s" * 40)))
+    hydrator = Hydrator(cast(Resources, res))
+    signed = [hydrator._signed(i) for i in ("a", "b")]
+    result = SimpleNamespace(image_id="c", url="/x?exp=100&sig=y", thumbnail_url="/t?exp=90&sig=y")
+    pages = [
+        [SimpleNamespace(image_id=i, url=u, thumbnail_url=t) for i, (u, t) in zip("ab", signed, strict=True)],
+        [result],  # never signed here: read from its URLs
+        [SimpleNamespace(image_id="a", url="/x?exp=50&sig=y", thumbnail_url=signed[0][1])],  # not ours
+    ]
+    soonest = min(_exp(u) for pair in signed for u in pair)
+    assert [hydrator.expires(cast(list[SearchResult], p)) for p in pages] == [soonest, 90, 50]
+    assert hydrator.expires([]) == float("inf")
