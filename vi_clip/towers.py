@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from transformers import AutoConfig, AutoModel
 
+from . import lean_text
 from .config import ImageTowerConfig, TextTowerConfig
 
 POOLS_IMAGE = ("avg", "flatten")
@@ -71,9 +72,13 @@ class TextEncoder(nn.Module):
         model: Any = build_hf_text_model(cfg)
         self.model = model
         self.out_dim = int(model.config.hidden_size)
+        self.lean = lean_text.supports(model)  # inference without the transformers call stack
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        if self.lean and not self.training and not torch.is_grad_enabled():
+            hidden = lean_text.lean_forward(self.model, input_ids, attention_mask)
+        else:
+            hidden = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         if self.pool == "cls":
             return hidden[:, 0]
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
