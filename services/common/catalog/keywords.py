@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import TextClause
 
 from imaging.ocr import OcrResult
 from services.common.catalog.engine import Sessions, upsert
@@ -34,6 +35,24 @@ _POSTGRES = (
     "FROM image_text t JOIN images i ON i.image_id = t.image_id, to_tsquery('simple', :q) AS q(q) "
     "WHERE to_tsvector('simple', t.folded) @@ q.q {where} ORDER BY score DESC, t.image_id LIMIT :n"
 )
+
+
+_TAGS = select(TagRow.image_id, TagRow.tag).where(TagRow.image_id.in_(bindparam("ids", expanding=True)))
+_STATEMENTS: dict[tuple[bool, bool], TextClause] = {}
+
+
+def _statement(sqlite: bool, in_collections: bool) -> TextClause:
+    """The keyword query of a backend, within named collections or not, built once (every text
+    search of the gateway runs one)."""
+    key = (sqlite, in_collections)
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        where = "AND t.collection_id IN :cids" if in_collections else ""
+        stmt = text((_SQLITE if sqlite else _POSTGRES).format(where=where))
+        if in_collections:
+            stmt = stmt.bindparams(bindparam("cids", expanding=True))
+        _STATEMENTS[key] = stmt
+    return stmt
 
 
 def refresh_keywords(s: Session, dialect: str, image_id: str, ocr: dict[str, Any] | None = None) -> None:
@@ -102,8 +121,6 @@ class KeywordSearch:
         if not tokens or collection_ids == []:
             return []
         sqlite = self.sessions.dialect == "sqlite"
-        where = "AND t.collection_id IN :cids" if collection_ids is not None else ""
-        stmt = text((_SQLITE if sqlite else _POSTGRES).format(where=where))
         params: dict[str, Any] = {
             "q": (" OR " if match == "any" else " ").join(f'"{t}"' for t in tokens)
             if sqlite
@@ -111,15 +128,13 @@ class KeywordSearch:
             "n": limit,
         }
         if collection_ids is not None:
-            stmt = stmt.bindparams(bindparam("cids", expanding=True))
             params["cids"] = list(collection_ids)
-        with self.sessions.read() as s:
-            rows = list(s.execute(stmt, params))
-            ids = [r.image_id for r in rows]
+        with self.sessions.connection() as conn:
+            rows = list(conn.execute(_statement(sqlite, collection_ids is not None), params))
+            if not rows:  # most new queries hold no word of any image: one statement, no tag read
+                return []
             tags: dict[str, list[str]] = {}
-            for image_id, tag in s.execute(
-                select(TagRow.image_id, TagRow.tag).where(TagRow.image_id.in_(ids))
-            ):
+            for image_id, tag in conn.execute(_TAGS, {"ids": [r.image_id for r in rows]}):
                 tags.setdefault(image_id, []).append(tag)
         wanted = set(tokens)
         hits = []
