@@ -145,10 +145,9 @@ class QueryPlanner:
                 return np.frombuffer(cached, dtype=np.float32)
             vectors, version = await self.encoder(model_version).embed_texts([query])
             vector = np.ascontiguousarray(vectors[0], dtype=np.float32)
-            if version == model_version:
-                await self.res.guarded_cache.set(
-                    key, vector.tobytes(), self.res.settings.embedding_cache_ttl_s
-                )
+            if version == model_version:  # kept after the vector goes on to the replicas
+                ttl = self.res.settings.embedding_cache_ttl_s
+                self.res.guarded_cache.set_soon(key, vector.tobytes(), ttl)
             return vector
 
         return await self._embed_flight.run(key, compute)
@@ -353,7 +352,7 @@ class QueryPlanner:
                 settings = self.res.settings
                 data = candidates.encode(settings.candidate_cache_max_bytes)
                 self._local.put(key, Candidates.decode(data), len(data))  # what the shared cache holds
-                await self.res.guarded_cache.set(key, data, settings.result_cache_ttl_s)
+                self.res.guarded_cache.set_soon(key, data, settings.result_cache_ttl_s)
             return Fetched(candidates, cached=False, missing=fan.missing, skipped=sorted(fan.skipped))
 
         # Concurrent misses share the fetch of the deepest list one of them needs.

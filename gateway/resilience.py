@@ -12,6 +12,7 @@ from services.common.cache import Cache, CacheUnavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+MAX_PENDING_WRITES = 1024
 
 
 class SingleFlight(Generic[T]):
@@ -49,6 +50,7 @@ class GuardedCache:
         self.open_for_s = open_for_s
         self._failures = 0
         self._open_until = 0.0
+        self._pending: set[asyncio.Task[None]] = set()
 
     @property
     def is_open(self) -> bool:
@@ -80,6 +82,21 @@ class GuardedCache:
             await self.cache.set(key, value, ttl_s)
         except CacheUnavailable as exc:
             self._failed(exc)
+
+    def set_soon(self, key: str, value: bytes, ttl_s: int) -> None:
+        """`set` without waiting for it: what a search keeps for later goes out after its answer
+        (two Redis round trips off a new query's path). Writes in flight are bounded; past
+        `MAX_PENDING_WRITES` one is dropped, as a failed write would be (a cache may miss)."""
+        if self.is_open or len(self._pending) >= MAX_PENDING_WRITES:
+            return
+        task = asyncio.get_running_loop().create_task(self.set(key, value, ttl_s))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def drain(self) -> None:
+        """Wait for the writes `set_soon` started (before the cache closes)."""
+        while self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
 
     async def incr(self, key: str, ttl_s: int) -> int | None:
         """The counter's new value, or None while the cache is unavailable."""

@@ -45,6 +45,7 @@ class Resources:
         self.answers = AnswerCache(self.signals, s.answer_cache_bytes, s.answer_cache_ttl_s)
 
     async def aclose(self) -> None:
+        await self.guarded_cache.drain()
         clients: list[Closable] = [self.encoder, *self.alt_encoders, self.indexer, *self.search]
         await shut_down([], [*clients, self.signals, self.cache, self.images, self.catalog, self.store])
 

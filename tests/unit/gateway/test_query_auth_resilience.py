@@ -192,3 +192,32 @@ async def test_guarded_cache_passes_through() -> None:
     guarded = GuardedCache(cache)
     await guarded.set("k", b"v", 10)
     assert await guarded.get("k") == b"v"
+
+
+class _SlowCache(MemoryCache):
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def set(self, key: str, value: bytes, ttl_s: int) -> None:
+        await self.release.wait()
+        await super().set(key, value, ttl_s)
+
+
+async def test_writes_kept_for_later_do_not_hold_the_caller_and_are_drained(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    slow = _SlowCache()
+    guarded = GuardedCache(slow)
+    guarded.set_soon("a", b"1", 10)  # returns while the write waits
+    guarded.set_soon("b", b"2", 10)
+    assert await slow.get("a") is None
+    monkeypatch.setattr("gateway.resilience.MAX_PENDING_WRITES", 2)
+    guarded.set_soon("c", b"3", 10)  # past the bound: dropped, as a failed write would be
+    slow.release.set()
+    await guarded.drain()
+    assert [await slow.get(k) for k in "abc"] == [b"1", b"2", None]
+    dead = GuardedCache(_DeadCache(), failure_threshold=1, open_for_s=60)
+    await dead.get("k")
+    dead.set_soon("k", b"v", 10)  # the breaker is open: nothing is started
+    await dead.drain()
