@@ -61,16 +61,46 @@ def load_tokenizer(spec: str, directory: Path | None = None) -> PreTrainedTokeni
 
 
 class TextPipeline:
-    """Normalise, optionally word-segment, tokenise: the one path from raw strings to tensors."""
+    """Normalise, optionally word-segment, tokenise: the one path from raw strings to tensors.
+
+    A fast (Rust) tokenizer is called straight through a copy of its backend set to the same
+    truncation and padding (`_direct_backend`): what `tokenizer(texts, padding=True,
+    truncation=True, max_length=...)` computes, without the 0.3-0.5 ms of Python around it a
+    query paid on 2 cores. Other tokenizers go through their own call."""
 
     def __init__(self, tokenizer: PreTrainedTokenizerBase, segment: str, max_length: int) -> None:
         self.tokenizer = tokenizer
         self.segment = segment
         self.max_length = max_length
+        self._backend = _direct_backend(tokenizer, max_length)
 
     def __call__(self, texts: list[str]) -> dict[str, torch.Tensor]:
         prepared = [prepare_text(t, self.segment) for t in texts]
+        if self._backend is not None and prepared:
+            encodings = self._backend.encode_batch(prepared)
+            return {
+                "input_ids": torch.tensor([e.ids for e in encodings], dtype=torch.long),
+                "attention_mask": torch.tensor([e.attention_mask for e in encodings], dtype=torch.long),
+            }
         enc = self.tokenizer(
             prepared, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
         )
         return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
+
+
+def _direct_backend(tokenizer: PreTrainedTokenizerBase, max_length: int) -> Tokenizer | None:
+    """A copy of a fast tokenizer's backend that truncates and pads as its call with
+    `padding=True, truncation=True, max_length=max_length` does; None for any other tokenizer."""
+    if not isinstance(tokenizer, PreTrainedTokenizerFast) or tokenizer.pad_token_id is None:
+        return None
+    backend = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+    backend.enable_truncation(
+        max_length=max_length, stride=0, strategy="longest_first", direction=tokenizer.truncation_side
+    )
+    backend.enable_padding(
+        direction=tokenizer.padding_side,
+        pad_id=tokenizer.pad_token_id,
+        pad_type_id=tokenizer.pad_token_type_id,
+        pad_token=str(tokenizer.pad_token),
+    )
+    return backend
