@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 BUSY_TIMEOUT_MS = 30_000
 _WRITE = "catalog_write"
+_READ_ONE = "catalog_read_one"
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -59,7 +60,10 @@ def open_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get(_READ_ONE):  # one statement: SQLite reads it from one snapshot anyway
+            return
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE) else "BEGIN")
 
     return engine
 
@@ -75,6 +79,7 @@ class Sessions:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._writer = engine.execution_options(**{_WRITE: True})
+        self._one_read = engine.execution_options(**{_READ_ONE: True})
 
     @property
     def dialect(self) -> str:
@@ -87,8 +92,10 @@ class Sessions:
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
-        """A read transaction on a plain connection: rows, no ORM objects (the hot reads)."""
-        with self.engine.connect() as conn, conn.begin():
+        """A plain connection for the hot reads (rows, no ORM objects). On SQLite no explicit
+        transaction is begun: each statement reads a consistent snapshot of its own, which is all
+        a single-statement read needs (a search's hydration, its keyword query)."""
+        with self._one_read.connect() as conn:
             yield conn
 
     @contextmanager

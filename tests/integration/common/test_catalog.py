@@ -244,6 +244,7 @@ def test_a_result_page_is_hydrated_in_one_select(catalog: Catalog) -> None:
     seen = statements(catalog)
     found = catalog.get_image_details([aware.image_id, naive.image_id, bare.image_id, "gone"])
     assert len([s for s in seen if s.lstrip().upper().startswith("SELECT")]) == 1
+    assert [s for s in seen if not s.lstrip().upper().startswith("SELECT")] == []  # no BEGIN around it
     assert set(found) == {aware.image_id, naive.image_id, bare.image_id}
     first = found[aware.image_id]
     assert first.filename == "hồ xuân hương.jpg" and first.camera_make == "Sony"
