@@ -94,7 +94,8 @@ class Sessions:
     def connection(self) -> Iterator[Connection]:
         """A plain connection for the hot reads (rows, no ORM objects). On SQLite no explicit
         transaction is begun: each statement reads a consistent snapshot of its own, which is all
-        a single-statement read needs (a search's hydration, its keyword query)."""
+        these reads need (a page's hydration in one statement; a keyword query and the tags of
+        its hits, where a tag edited in between changes nothing that matters)."""
         with self._one_read.connect() as conn:
             yield conn
 

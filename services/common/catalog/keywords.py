@@ -38,21 +38,18 @@ _POSTGRES = (
 
 
 _TAGS = select(TagRow.image_id, TagRow.tag).where(TagRow.image_id.in_(bindparam("ids", expanding=True)))
-_STATEMENTS: dict[tuple[bool, bool], TextClause] = {}
 
 
 def _statement(sqlite: bool, in_collections: bool) -> TextClause:
-    """The keyword query of a backend, within named collections or not, built once (every text
-    search of the gateway runs one)."""
-    key = (sqlite, in_collections)
-    stmt = _STATEMENTS.get(key)
-    if stmt is None:
-        where = "AND t.collection_id IN :cids" if in_collections else ""
-        stmt = text((_SQLITE if sqlite else _POSTGRES).format(where=where))
-        if in_collections:
-            stmt = stmt.bindparams(bindparam("cids", expanding=True))
-        _STATEMENTS[key] = stmt
-    return stmt
+    """The keyword query of a backend, within named collections or not."""
+    where = "AND t.collection_id IN :cids" if in_collections else ""
+    stmt = text((_SQLITE if sqlite else _POSTGRES).format(where=where))
+    return stmt.bindparams(bindparam("cids", expanding=True)) if in_collections else stmt
+
+
+# Built once: every text search of the gateway runs one.
+_BOTH = (True, False)
+_STATEMENTS = {(sqlite, scoped): _statement(sqlite, scoped) for sqlite in _BOTH for scoped in _BOTH}
 
 
 def refresh_keywords(s: Session, dialect: str, image_id: str, ocr: dict[str, Any] | None = None) -> None:
@@ -130,7 +127,7 @@ class KeywordSearch:
         if collection_ids is not None:
             params["cids"] = list(collection_ids)
         with self.sessions.connection() as conn:
-            rows = list(conn.execute(_statement(sqlite, collection_ids is not None), params))
+            rows = list(conn.execute(_STATEMENTS[sqlite, collection_ids is not None], params))
             if not rows:  # most new queries hold no word of any image: one statement, no tag read
                 return []
             tags: dict[str, list[str]] = {}

@@ -59,29 +59,7 @@ def image_values(row: Sequence[Any]) -> dict[str, Any]:
 
 def image_fields(row: ImageRow) -> dict[str, Any]:
     """An image row's fields as `ImageRecord` (and `ImageDetail`) take them."""
-    taken = row.taken_at
-    if taken is not None and row.taken_tz_offset_min is not None:
-        taken = taken.replace(tzinfo=UTC)
-    return dict(
-        image_id=row.image_id,
-        collection_id=row.collection_id,
-        filename=row.filename,
-        folder=row.folder,
-        width=row.width,
-        height=row.height,
-        content_type=row.content_type,
-        size=row.size,
-        sha256=row.sha256,
-        created_at=row.created_at,
-        taken_at=taken,
-        taken_tz_offset_min=row.taken_tz_offset_min,
-        camera_make=row.camera_make,
-        camera_model=row.camera_model,
-        latitude=row.latitude,
-        longitude=row.longitude,
-        orientation=row.orientation,
-        note=row.note,
-    )
+    return image_values([getattr(row, name) for name in ImageRecord.model_fields])
 
 
 def album_record(row: AlbumRow, image_count: int = 0) -> AlbumRecord:
