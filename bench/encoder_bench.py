@@ -34,6 +34,7 @@ from deploy.harness.ready import wait_ready
 from deploy.stack import Ports, Stack, free_port, service_specs
 from services.common.schemas.encoder import NPY_FLOAT32
 from services.encoder.runner import ModelRunner, resolve_dtype
+from services.encoder.settings import EncoderSettings
 
 # timm's published inference benchmark for Swin-B/224 (torch.compile, AMP) on an RTX 5090.
 TIMM_SWIN_B_IMAGES_PER_S = 3100
@@ -53,6 +54,10 @@ def build_runner(args: argparse.Namespace) -> ModelRunner:
         model, resolve_dtype(args.dtype, device), compile_backend="inductor" if args.compile else None
     )
     runner.warm_up()
+    # As the service does with its defaults: one thread for forwards too small to share.
+    plan = runner.plan_threads(EncoderSettings.model_fields["parallel_min_ms"].default / 1000, max_items=64)
+    if plan is not None:
+        print(f"thread plan: {plan.threads} threads from {plan.parallel_from} items, one below")
     return runner
 
 

@@ -42,4 +42,5 @@ def load_runner(settings: EncoderSettings, store: ObjectStore | None) -> ModelRu
         compile_backend=settings.compile_backend if settings.compile else None,
     )
     runner.warm_up()
+    runner.plan_threads(settings.parallel_min_ms / 1000, settings.effective_max_batch)
     return runner

@@ -28,6 +28,13 @@ class EncoderSettings(ServiceSettings):
     torch_threads: int = Field(
         0, ge=0, le=256, description="CPU threads per forward; 0 keeps torch's default (one per core)"
     )
+    parallel_min_ms: float = Field(
+        20.0,
+        ge=0,
+        description="On the CPU, a forward taking at least this long on one thread (measured per batch "
+        "size at start-up) uses every torch thread, a shorter one a single thread, since waking threads "
+        "costs more than a short forward gains; 0: every forward uses every thread",
+    )
     compile: bool = Field(False, description="`torch.compile` both towers at start-up")
     compile_backend: str = Field("inductor", description="Backend of `torch.compile`")
 

@@ -62,6 +62,13 @@ class ModelInfo(BaseModel):
             "percentile of non-matching pairs): what an excluded phrase leaves out"
         ),
     )
+    parallel_from: dict[str, int] | None = Field(
+        None,
+        description=(
+            "On the CPU, the batch size from which a forward of each kind (`text`, `image`) uses every "
+            "torch thread, smaller ones a single thread; null when forwards keep one thread count"
+        ),
+    )
 
 
 class TextEmbedRequest(BaseModel):
