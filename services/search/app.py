@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from functools import partial
 
 import faiss
 from fastapi import FastAPI
@@ -58,13 +59,20 @@ async def _poll(holder: IndexHolder, interval_s: float) -> None:
 def create_app(settings: SearchSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.faiss_threads:
-            faiss.omp_set_num_threads(settings.faiss_threads)
+        # OpenMP thread counts are per OS thread: set on the event loop here, `faiss_threads` would
+        # reach only the inline scans. Each search thread sets it as it starts.
+        threads = settings.faiss_threads
+        if threads:
+            faiss.omp_set_num_threads(threads)
         redis_url = settings.cache.redis_url
         store = open_store(settings.storage)
         signals = open_signals(redis_url, store, settings.storage, settings.cache.timeout_s)
         loader = ThreadPoolExecutor(2, thread_name_prefix="index-load")
-        searcher = ThreadPoolExecutor(settings.search_threads, thread_name_prefix="faiss-search")
+        searcher = ThreadPoolExecutor(
+            settings.search_threads,
+            thread_name_prefix="faiss-search",
+            initializer=partial(faiss.omp_set_num_threads, threads) if threads else None,
+        )
         views = (
             ViewConfig(settings.view_flat_max, settings.view_memory_budget_mb << 20, settings.view_debounce_s)
             if settings.views

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import faiss
 import pytest
 from fastapi.testclient import TestClient
 
@@ -39,3 +40,18 @@ def test_a_body_over_the_configured_limit_is_a_413(client: TestClient) -> None:
     resp = client.post("/v1/search", json=big)
     assert resp.status_code == 413
     assert resp.json()["error"]["code"] == "payload_too_large"
+
+
+def test_faiss_threads_reach_the_search_threads(tmp_path: Path) -> None:
+    """OpenMP counts are per OS thread: the setting must be made in the threads FAISS searches on."""
+    default = faiss.omp_get_max_threads()
+    wanted = 1 if default > 1 else 2
+    settings = SearchSettings(
+        storage=StorageSettings(backend="local", local_root=tmp_path),
+        cache=CacheSettings(REDIS_URL=None),
+        faiss_threads=wanted,
+    )
+    with TestClient(create_app(settings)) as c:
+        executor = c.app.state.runtime.engine.executor
+        counts = {executor.submit(faiss.omp_get_max_threads).result() for _ in range(8)}
+    assert counts == {wanted}
