@@ -372,7 +372,7 @@ class QueryPlanner:
         min_score = scoring.threshold if page.min_score == "auto" else page.min_score
         kept = candidates.count_at_least(None if isinstance(min_score, str) else min_score)
         hits = candidates.hits(page.offset, min(page.offset + page.top_k, kept))
-        results = await self.hydrator.results(hits, scoring.threshold)
+        results = await self.hydrator.results(hits, scoring.threshold, page.epoch)
         if page.order == "taken_at":
             results = by_date_taken(results)
         reason: EmptyReason | None = None

@@ -141,7 +141,7 @@ class HybridSearch:
         ranked = set(candidates.image_ids) if dense else set()
         results = [
             _why(r, words.get(r.image_id), dense=r.image_id in ranked, threshold=label)
-            for r in await planner.hydrator.results(hits, label)
+            for r in await planner.hydrator.results(hits, label, page.epoch)
         ]
         if page.order == "taken_at":
             results = by_date_taken(results)

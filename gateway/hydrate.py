@@ -1,4 +1,5 @@
-"""Hits into public results: records, albums and tags (one catalog read a page), `match`, signed URLs.
+"""Hits into public results: records, albums and tags (at most one catalog read a page), `match`,
+signed URLs.
 
 URLs are signed when a response is made, never cached with a page: every URL a client gets
 has at least its full lifetime left, however long its candidate list has been cached. (A
@@ -14,7 +15,9 @@ from collections import OrderedDict
 
 from gateway.api.routes.images import content_path, thumbnail_path
 from gateway.auth import URL_LIFETIME_S, url_expiry
+from gateway.lru import LocalLRU
 from gateway.resources import Resources
+from services.common.catalog import ImageDetail
 from services.common.schemas.public import AlbumRef, Match, SearchResult
 from services.common.schemas.search import Hit
 
@@ -30,19 +33,49 @@ def match(score: float, threshold: float | None) -> Match | None:
 class Hydrator:
     """A page's image records, albums and tags in one catalog read, and their signed URLs.
 
-    Records are read fresh for every page: people edit them now (notes, tags, albums), and one
-    indexed query for the whole page costs less than the two cache tiers it replaces (a
-    process-local LRU and Redis, which served stale records for their lifetime).
+    People edit records (notes, tags, albums), so a record is reused only under the search epoch
+    it was read under: every catalog edit, index publish, tombstone and dropped collection
+    changes the epoch, in this gateway and in every other (gateway/answers.py), which is the
+    rule kept whole answers already live by. A page whose images were all read under the
+    current epoch costs no catalog query and no hand-off to a thread; without an epoch (no
+    Redis) every page is read fresh. Entries also expire after `answer_cache_ttl_s`, which
+    bounds an edit whose epoch bump was lost, as for kept answers.
     """
 
     def __init__(self, res: Resources) -> None:
         self.res = res
         self._urls: OrderedDict[str, tuple[float, str, str]] = OrderedDict()  # id -> (exp, url, thumb)
+        settings = res.settings
+        # Sized by count (each entry size 1): a record with its labels is a few hundred bytes.
+        self._records: LocalLRU[tuple[bytes, ImageDetail]] = LocalLRU(
+            settings.record_cache_entries, settings.answer_cache_ttl_s
+        )
 
-    async def results(self, hits: list[Hit], threshold: float | None) -> list[SearchResult]:
+    async def _records_of(self, hits: list[Hit], epoch: bytes | None) -> dict[str, ImageDetail]:
+        """The hits' records by id (deleted ones absent): reused under `epoch`, the rest read."""
+        ids = [h.image_id for h in hits]
+        found: dict[str, ImageDetail] = {}
+        if epoch is not None and self._records.max_bytes:
+            for image_id in ids:
+                entry = self._records.get(image_id)
+                if entry is not None and entry[0] == epoch:
+                    found[image_id] = entry[1]
+        missing = [i for i in ids if i not in found]
+        if not missing:
+            return found
+        read = await asyncio.to_thread(self.res.catalog.get_image_details, missing)
+        if epoch is not None and self._records.max_bytes:
+            for image_id, record in read.items():
+                self._records.put(image_id, (epoch, record), 1)
+        found.update(read)
+        return found
+
+    async def results(
+        self, hits: list[Hit], threshold: float | None, epoch: bytes | None = None
+    ) -> list[SearchResult]:
         if not hits:
             return []
-        records = await asyncio.to_thread(self.res.catalog.get_image_details, [h.image_id for h in hits])
+        records = await self._records_of(hits, epoch)
         out = []
         for hit in hits:
             record = records.get(hit.image_id)

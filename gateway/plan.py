@@ -25,6 +25,9 @@ class Page:
     scope: tuple[str, ...] | None = None  # what a search over all covers (the caller's); None: all
     filters: ImageFilter | None = None
     order: SearchOrder = "relevance"
+    # The search epoch read when the request came in (gateway/answers.py): image records read for
+    # a page under it may serve later pages while it holds. None: read every page's records.
+    epoch: bytes | None = None
 
 
 @dataclass(frozen=True)

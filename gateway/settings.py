@@ -92,6 +92,12 @@ class GatewaySettings(ServiceSettings):
         description="Longest a kept answer is served; bounds how long a catalog edit whose epoch bump "
         "was lost goes unseen",
     )
+    record_cache_entries: int = Field(
+        20_000,
+        ge=0,
+        description="Image records (with albums and tags) each gateway process reuses for result pages "
+        "while the search epoch they were read under holds (0: every page reads its records)",
+    )
     model_info_refresh_s: float = Field(
         10.0, gt=0, description="How long the gateway reuses the encoder's model version and threshold"
     )

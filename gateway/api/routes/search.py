@@ -52,9 +52,11 @@ async def search(
     # A repeated search is answered before it gets here (gateway/answers.py); this keeps the answer.
     query = normalize_query(body.query)
     page = await _scoped(_page_of(body), res, caller)
+    keep = request.scope.get("state", {}).get(KEEP_STATE)
+    if isinstance(keep, KeepAs):  # records read under the epoch read before routing may be reused
+        page = replace(page, epoch=keep.epoch)
     options = TextOptions(body.mode, tuple(normalize_query(p) for p in body.exclude), body.fusion)
     outcome = await planner.search_text(query, page, options)
-    keep = request.scope.get("state", {}).get(KEEP_STATE)
     if isinstance(keep, KeepAs) and outcome.response.model_version == keep.model_version:
         expires = planner.hydrator.expires(outcome.response.results)
         res.answers.put(keep.key, keep.epoch, outcome.response, expires)

@@ -14,6 +14,7 @@ from gateway import hydrate
 from gateway.auth import URL_LIFETIME_S, Authenticator
 from gateway.deps import Resources
 from gateway.hydrate import Hydrator
+from gateway.settings import GatewaySettings
 from services.common.schemas.public import SearchResult
 
 HOUR = 3600
@@ -27,7 +28,9 @@ def test_urls_are_reused_only_while_their_whole_lifetime_is_left(monkeypatch: py
     clock = {"now": 10 * HOUR + 10.0}
     for module in (auth_module, hydrate):
         monkeypatch.setattr(module.time, "time", lambda: clock["now"])
-    res = SimpleNamespace(auth=Authenticator([SecretStr("a-key-for-tests")], SecretStr("s" * 40)))
+    res = SimpleNamespace(
+        auth=Authenticator([SecretStr("a-key-for-tests")], SecretStr("s" * 40)), settings=GatewaySettings()
+    )
     hydrator = Hydrator(cast(Resources, res))
 
     first, thumb = hydrator._signed("img1")
@@ -42,7 +45,9 @@ def test_urls_are_reused_only_while_their_whole_lifetime_is_left(monkeypatch: py
 
 
 def test_a_page_expires_with_its_first_url_known_or_not() -> None:
-    res = SimpleNamespace(auth=Authenticator([SecretStr("a-key-for-tests")], SecretStr("s" * 40)))
+    res = SimpleNamespace(
+        auth=Authenticator([SecretStr("a-key-for-tests")], SecretStr("s" * 40)), settings=GatewaySettings()
+    )
     hydrator = Hydrator(cast(Resources, res))
     signed = [hydrator._signed(i) for i in ("a", "b")]
     result = SimpleNamespace(image_id="c", url="/x?exp=100&sig=y", thumbnail_url="/t?exp=90&sig=y")
