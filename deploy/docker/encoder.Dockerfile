@@ -45,8 +45,11 @@ COPY imaging/ imaging/
 COPY vi_clip/ vi_clip/
 
 USER 10001:10001
-# Hub downloads (pretrained backends) go to the data volume, which survives restarts.
+# Hub downloads (pretrained backends) go to the data volume, which survives restarts. Idle OpenMP
+# threads sleep instead of spinning: on a box the services share, spinning threads take the cores
+# the gateway and search need (the Makefile sets the same for local runs).
 ENV ENCODER_HOST=0.0.0.0 \
+    OMP_WAIT_POLICY=PASSIVE \
     ENCODER_PORT=8101 \
     ENCODER_MODEL_CACHE_DIR=/app/data/model-cache \
     HF_HOME=/app/data/hf \

@@ -29,8 +29,10 @@ COPY services/ services/
 COPY imaging/ imaging/
 
 USER 10001:10001
+# FAISS's idle OpenMP threads sleep instead of spinning on cores the other services share.
 ENV SEARCH_HOST=0.0.0.0 \
-    SEARCH_PORT=8103
+    SEARCH_PORT=8103 \
+    OMP_WAIT_POLICY=PASSIVE
 EXPOSE 8103
 # Shard loading happens in the lifespan, before the port opens: allow for big shards.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
