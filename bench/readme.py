@@ -231,13 +231,21 @@ def encoder_figures(text: str | None) -> list[Figure]:
     ]
     idle = records(text, "path | p50 ms")  # the idle table is newer than the others: optional
     forward = [r for r in idle if r["path"] == "in-process forward"]
+    spaced = [r for r in idle if r["path"].startswith("in-process forward, each after")]
     no_wait = [r for r in idle if r["path"].replace(" ", "").endswith("ENCODER_MAX_WAIT_MS=0")]
     if forward and no_wait:
+        also = ""
+        if spaced and "above the idle-spaced forward" in no_wait[0]:
+            gap = spaced[0]["path"].removeprefix("in-process forward, each after ")
+            also = (
+                f"; {no_wait[0]['above the idle-spaced forward']} above the same forward each after "
+                f"{gap} ({spaced[0]['p50 ms']} ms)"
+            )
         figures.append(
             (
                 "encoder, one text when idle: service p50 vs in-process forward",
                 f"{no_wait[0]['p50 ms']} vs {forward[0]['p50 ms']} ms "
-                f"({no_wait[0]['above the forward']}, `ENCODER_MAX_WAIT_MS=0`)",
+                f"({no_wait[0]['above the forward']}{also}, `ENCODER_MAX_WAIT_MS=0`)",
             )
         )
     return figures

@@ -134,6 +134,24 @@ def test_the_idle_encoder_table_and_the_upload_stall_file_when_present(tmp_path:
     )
 
 
+SPACED_IDLE = """## Idle: one text per request, one client, median of 300
+| path | p50 ms | above the forward | above the idle-spaced forward |
+| --- | ---: | ---: | ---: |
+| in-process forward | 1.27 | – | – |
+| in-process forward, each after 1.76 ms idle | 2.01 | – | – |
+| service, ENCODER_MAX_WAIT_MS=0 | 3.03 | +1.76 ms | +1.02 ms |
+| service, ENCODER_MAX_WAIT_MS=5 | 9.91 | +8.64 ms | +7.90 ms |
+"""
+
+
+def test_the_idle_table_with_the_idle_spaced_forward(tmp_path: Path) -> None:
+    out = render(results_folder(tmp_path, encoder=FILES["encoder"] + "\n" + SPACED_IDLE))
+    assert (
+        "| encoder, one text when idle: service p50 vs in-process forward | 3.03 vs 1.27 ms (+1.76 ms; "
+        "+1.02 ms above the same forward each after 1.76 ms idle (2.01 ms), `ENCODER_MAX_WAIT_MS=0`) |"
+    ) in out
+
+
 def test_a_file_of_another_layout_is_an_error_that_names_it(tmp_path: Path) -> None:
     changed = FILES["deletes"].replace("| mode | publishes |", "| how | publishes |")
     with pytest.raises(
