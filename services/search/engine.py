@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 
@@ -118,16 +119,22 @@ class SearchEngine:
         elif self.holder.views is not None:
             jobs, rest = plan(self.holder.views.views, chosen)
         # A small scan (measured on vi-tiny's 256-d vectors, one query: a Flat search of 1,000 rows
-        # 33 µs, the hand-off to a thread and back 55 µs) runs here; anything larger on a thread,
-        # so the event loop keeps answering while FAISS works.
+        # 33 µs, the hand-off to a thread and back 55 µs) runs here; anything larger on the search
+        # threads, so the event loop keeps answering while FAISS works, each view and segment on
+        # a thread of its own: one query's shards are searched on every core at once (FAISS runs
+        # a single query's IVF search on one thread), then merged.
         rows = sum(job.rows for job in jobs) + sum(held.rows for _, held, _ in rest)
         if rows * len(vectors) <= self.inline_max_rows:
             results, candidates = _search(jobs, rest, vectors, params)
         else:
             loop = asyncio.get_running_loop()
-            results, candidates = await loop.run_in_executor(
-                self.executor, _search, jobs, rest, vectors, params
+            parts = await asyncio.gather(
+                *(
+                    loop.run_in_executor(self.executor, _search, part_jobs, part_rest, vectors, params)
+                    for part_jobs, part_rest in _parts(jobs, rest)
+                )
             )
+            results, candidates = parts[0] if len(parts) == 1 else _merge(parts, params.k)
         return SearchResponse(
             results=results,
             index_versions={cid: held.manifest.version for cid, held, _ in chosen},
@@ -135,6 +142,33 @@ class SearchEngine:
             total_candidates=candidates,
             skipped=skipped,
         )
+
+
+def _parts(jobs: list[ViewJob], rest: list[Chosen]) -> list[tuple[list[ViewJob], list[Chosen]]]:
+    """One search per view and per segment, each searched on its own (`_search` takes any share)."""
+    return [([job], []) for job in jobs] + [
+        ([], [(cid, replace(held, segments=(seg,)), excluded)])
+        for cid, held, excluded in rest
+        for seg in held.segments
+    ]
+
+
+def _merge(parts: list[tuple[list[list[Hit]], int]], k: int) -> tuple[list[list[Hit]], int]:
+    """Per query, the best `k` of the parts' hits in `_search`'s order (score, then id), each
+    (collection, image) once; the candidates searched, summed."""
+    out = []
+    for per_part in zip(*(hits for hits, _ in parts), strict=True):
+        merged = sorted((h for hits in per_part for h in hits), key=lambda h: (-h.score, h.image_id))
+        seen: set[tuple[str, str]] = set()
+        best: list[Hit] = []
+        for hit in merged:
+            if (hit.collection_id, hit.image_id) not in seen:
+                seen.add((hit.collection_id, hit.image_id))
+                best.append(hit)
+                if len(best) == k:
+                    break
+        out.append(best)
+    return out, sum(candidates for _, candidates in parts)
 
 
 def _check_filterable(chosen: list[Chosen]) -> None:

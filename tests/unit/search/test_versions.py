@@ -158,6 +158,15 @@ async def test_a_small_scan_runs_on_the_event_loop_and_a_large_one_on_a_thread(
     params = SearchParams(collection_ids=[CID], k=10)
     one = await small.search(q[:1], params)
     five = await small.search(q, params)  # 5 queries × 500 rows: past the inline budget
-    assert threads == [threading.current_thread().name, "faiss_0"]
+    segments = len(holder.held[CID].segments)
+    assert segments > 1, "one segment per shard"
+    # Past the budget, each segment is searched on a search thread of its own, then merged.
+    assert threads == [threading.current_thread().name] + ["faiss_0"] * segments
     assert [h.image_id for h in one.results[0]] == exact_top_k(x, ids, q[:1], 10)[0]
     assert [[h.image_id for h in r] for r in five.results] == exact_top_k(x, ids, q, 10)
+    assert five.total_candidates == one.total_candidates == 500
+    wide = SearchEngine(holder, StoreSignals(store), ThreadPoolExecutor(4, "wide"), 10.0, inline_max_rows=0)
+    threads.clear()
+    split = await wide.search(q, params)
+    assert len(threads) == segments and all(t.startswith("wide") for t in threads)
+    assert [[h.image_id for h in r] for r in split.results] == exact_top_k(x, ids, q, 10)
