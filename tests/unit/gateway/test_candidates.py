@@ -33,6 +33,32 @@ def test_round_trip_keeps_order_ids_collections_and_scores(hex_ids: bool) -> Non
     assert back.total_candidates == 777 and back.exhaustive
 
 
+@pytest.mark.parametrize(
+    "odd",
+    [
+        "ABCDEF0123456789ABCDEF0123456789",  # upper case: would not read back as sent
+        "abcdef0123456789abcdef012345678",  # 31 digits, and the next id 33
+        "abcdef0123456789 bcdef0123456789",  # a space the hex conversion would skip
+        "ghijkl0123456789abcdef0123456789",  # not hex at all
+    ],
+)
+def test_ids_that_only_look_like_catalog_ids_read_back_exactly(odd: str) -> None:
+    hits = _hits(4)
+    if len(odd) == 31:
+        hits[2] = hits[2].model_copy(update={"image_id": hits[2].image_id + "a"})
+    hits[1] = hits[1].model_copy(update={"image_id": odd})
+    back = Candidates.decode(Candidates.from_hits(hits, 4, MAX_DEPTH).encode(max_bytes=1 << 20))
+    assert back.image_ids == [h.image_id for h in hits]
+
+
+def test_an_empty_list_and_a_tiny_budget_read_back() -> None:
+    empty = Candidates.decode(Candidates.from_hits([], 0, MAX_DEPTH).encode(max_bytes=1 << 20))
+    assert empty.image_ids == [] and empty.exhaustive
+    cut = Candidates.decode(Candidates.from_hits(_hits(10), 10, MAX_DEPTH).encode(max_bytes=120))
+    assert 0 < len(cut) < 10 and not cut.exhaustive
+    assert cut.image_ids == [h.image_id for h in _hits(10)][: len(cut)]
+
+
 def test_a_full_depth_list_of_catalog_ids_is_compact() -> None:
     """1,200 hits in about 26 KB: scores, a collection index and 16 raw bytes per id."""
     data = Candidates.from_hits(_hits(MAX_DEPTH), 5000, MAX_DEPTH).encode(max_bytes=1 << 20)
