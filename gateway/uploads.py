@@ -109,6 +109,8 @@ class _Upload:
         self.collection_id = collection_id
         self.limits = limits
         self.outcome = UploadOutcome()
+        # Images whose objects are written, in upload order; their rows go in at the end, together.
+        self._written: dict[str, dict[str, object]] = {}  # image id -> row
 
     async def file(self, raw_name: str, data: bytes) -> None:
         if unsafe_path(raw_name):
@@ -153,14 +155,35 @@ class _Upload:
             )
             return
         try:
-            record, duplicate = await self.pool.run(
-                self.catalog.store_image, self.collection_id, name, data, self.limits.max_pixels, folder
+            written = await self.pool.run(
+                self.catalog.write_image,
+                self.collection_id,
+                name,
+                data,
+                self.limits.max_pixels,
+                folder,
+                self._written,
             )
         except ImageDecodeError as exc:
             self.outcome.reject(name, exc.code, exc.message)
             return
-        item = UploadedImage(image_id=record.image_id, filename=record.filename)
-        (self.outcome.duplicates if duplicate else self.outcome.accepted).append(item)
+        if written.stored is not None:
+            stored = UploadedImage(image_id=written.image_id, filename=written.stored.filename)
+            self.outcome.duplicates.append(stored)
+        elif written.row is None:  # the same bytes earlier in this upload: its first file's row
+            first = str(self._written[written.image_id]["filename"])
+            self.outcome.duplicates.append(UploadedImage(image_id=written.image_id, filename=first))
+        else:
+            self._written[written.image_id] = written.row
+
+    async def commit(self) -> None:
+        """Every written image's row in one transaction, then the accepted list in upload order."""
+        if not self._written:
+            return
+        rows = list(self._written.values())
+        await self.pool.run(self.catalog.add_image_rows, self.collection_id, rows)
+        for image_id, row in self._written.items():
+            self.outcome.accepted.append(UploadedImage(image_id=image_id, filename=str(row["filename"])))
 
 
 async def store_upload(
@@ -176,4 +199,5 @@ async def store_upload(
     upload = _Upload(catalog, pool, collection_id, limits)
     for raw_name, data in files:
         await upload.file(raw_name, data)
+    await upload.commit()
     return upload.outcome

@@ -16,6 +16,8 @@ import asyncio
 import hashlib
 import json
 import uuid
+from collections.abc import Container
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, delete, select, tuple_, update
@@ -60,6 +62,15 @@ class CollectionNotFound(LookupError):
 def _seen_by(viewer: str) -> ColumnElement[bool]:
     """Collections a key sees: those shared with every key, and its own."""
     return CollectionRow.owner.is_(None) | (CollectionRow.owner == viewer)
+
+
+@dataclass(frozen=True)
+class WrittenImage:
+    """What `Catalog.write_image` did with one image's bytes."""
+
+    image_id: str
+    stored: ImageRecord | None  # stored whole already: nothing written
+    row: dict[str, object] | None  # written now: its row for `add_image_rows`; None when not
 
 
 class Catalog(Browsing, BulkRecords, Curation, Filtering, KeywordSearch):
@@ -172,11 +183,38 @@ class Catalog(Browsing, BulkRecords, Curation, Filtering, KeywordSearch):
         Raises ImageDecodeError before anything is stored when the bytes are not an image, and
         CollectionNotFound when the collection does not exist.
         """
+        written = self.write_image(collection_id, filename, data, max_pixels, folder)
+        if written.stored is not None:
+            return written.stored, True
+        assert written.row is not None
+        self.add_image_rows(collection_id, [written.row])
+        record = self.get_image(written.image_id)
+        assert record is not None
+        return record, False
+
+    def write_image(
+        self,
+        collection_id: str,
+        filename: str | None,
+        data: bytes,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        folder: str | None = None,
+        written: Container[str] = (),
+    ) -> WrittenImage:
+        """The first half of `store_image`: nothing written when these bytes are stored whole
+        already (`stored`) or were written earlier in the same batch (their id in `written`),
+        else the bytes and thumbnail written and the row to add with `add_image_rows`. Many
+        images' rows then go in one transaction; until it commits none of them is catalogued,
+        and a retry writes the objects again."""
+        image_id = image_id_for(collection_id, hashlib.sha256(data).hexdigest())
+        if image_id in written:
+            return WrittenImage(image_id, None, None)
         existing = self.complete_image(collection_id, data)
         if existing is not None:
-            return existing, True
+            return WrittenImage(image_id, existing, None)
         prepared = prepare(data, max_pixels=max_pixels)
-        return self.put_image(collection_id, filename, data, prepared, folder=folder), False
+        row = write_image_objects(self.store, collection_id, filename, data, prepared, folder=folder)
+        return WrittenImage(image_id, None, row)
 
     def complete_image(self, collection_id: str, data: bytes) -> ImageRecord | None:
         """The stored image of these bytes when every part is there: bytes, thumbnail, row."""
@@ -186,27 +224,6 @@ class Catalog(Browsing, BulkRecords, Curation, Filtering, KeywordSearch):
             return None
         parts = (image_key(collection_id, image_id), thumbnail_key(collection_id, image_id))
         return record if all(self.store.stat(key) is not None for key in parts) else None
-
-    def put_image(
-        self,
-        collection_id: str,
-        filename: str | None,
-        data: bytes,
-        prepared: PreparedImage,
-        *,
-        folder: str | None = None,
-        created_at: datetime | None = None,
-    ) -> ImageRecord:
-        """Write every part of an image in order (each write replaces what a crashed try left).
-
-        The row keeps what people added (note, albums, tags) and its first upload time."""
-        row = write_image_objects(
-            self.store, collection_id, filename, data, prepared, folder=folder, created_at=created_at
-        )
-        self.add_image_rows(collection_id, [row])
-        record = self.get_image(str(row["image_id"]))
-        assert record is not None
-        return record
 
     def add_image_rows(self, collection_id: str, rows: list[dict[str, object]]) -> None:
         """Rows of images whose objects `write_image_objects` stored, in one transaction; a row

@@ -1,4 +1,4 @@
-"""Between rows and records: the values put_image stores from EXIF, and the records read back."""
+"""Between rows and records: the values an image's row stores from EXIF, and the records read back."""
 
 from __future__ import annotations
 

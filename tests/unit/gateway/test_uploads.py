@@ -197,3 +197,36 @@ def test_a_full_pool_refuses_with_503_and_retry_after() -> None:
         asyncio.run(images.aclose())
     assert (err.status, err.code) == (503, "uploads_busy")
     assert err.headers == {"Retry-After": "2"}
+
+
+def test_an_uploads_rows_go_in_one_transaction_and_a_repeat_inside_it_is_its_first_file(
+    catalog: Catalog, pool: ImagePool
+) -> None:
+    from sqlalchemy import event
+
+    from services.common.catalog.keys import ImageObjectMeta
+
+    seen: list[str] = []  # statements, and "COMMIT" where a transaction ended
+    engine = catalog.sessions.engine
+    event.listen(engine, "before_cursor_execute", lambda *a: seen.append(a[2].lstrip().upper()))
+    event.listen(engine, "commit", lambda conn: seen.append("COMMIT"))
+    cid = catalog.create_collection("một lần").id
+    seen.clear()
+    files = [(f"ảnh-{i}.png", png((i, 2 * i, 3 * i))) for i in range(5)] + [("lần-hai.png", png((1, 2, 3)))]
+    out = _store(catalog, pool, files, cid)
+    assert [a.filename for a in out.accepted] == [f"ảnh-{i}.png" for i in range(5)]
+    # The repeat of ảnh-1.png is a duplicate of it, and wrote nothing over its objects.
+    assert [(d.image_id, d.filename) for d in out.duplicates] == [(out.accepted[1].image_id, "ảnh-1.png")]
+    info = catalog.store.stat(image_key(cid, out.accepted[1].image_id))
+    assert info is not None
+    meta = ImageObjectMeta.from_metadata(info.metadata)
+    assert meta is not None and meta.filename == "ảnh-1.png"
+    writes, wrote = 0, False  # transactions that inserted a row
+    for statement in seen:
+        wrote = wrote or statement.startswith("INSERT INTO IMAGES")
+        if statement == "COMMIT":
+            writes, wrote = writes + wrote, False
+    assert writes == 1, "every row of the upload in one transaction"
+    assert {r.image_id for r in catalog.get_images([a.image_id for a in out.accepted]).values()} == {
+        a.image_id for a in out.accepted
+    }
