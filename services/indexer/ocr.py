@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from imaging.decoding import decode_image
 from imaging.ocr import OcrBudget, OcrResult, engine_version, has_text, ocr_available, ocr_image
@@ -38,8 +39,9 @@ class OcrRunner:
         self.enabled = enabled
         self.available = False
         self.reason: str | None = "OCR is turned off (INDEXER_OCR_ENABLED=false)" if not enabled else None
+        self.workers = workers
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="ocr")
-        self._pending: set[asyncio.Future[bool]] = set()
+        self._pending: set[asyncio.Future[Any]] = set()
 
     async def start(self) -> None:
         """Find out whether Tesseract and the budget's languages are installed here."""
@@ -51,25 +53,28 @@ class OcrRunner:
             log.warning("OCR off: %s", self.reason)
 
     def submit(self, collection_id: str, image_ids: list[str]) -> None:
-        """Queue the images for OCR and return at once. Once the batch is read, the search epoch
-        moves (one bump a batch), so answers kept before its words were searchable are stale."""
-        if not self.available:
+        """Queue the images for OCR and return at once: split over the OCR threads, each part read
+        with one catalog query before and one transaction after. Once the batch is read, the
+        search epoch moves (one bump a batch), so answers kept before its words were searchable
+        are stale."""
+        if not self.available or not image_ids:
             return
         loop = asyncio.get_running_loop()
+        parts = min(self.workers, len(image_ids))
         batch = []
-        for image_id in image_ids:
-            future = loop.run_in_executor(self._pool, self.read_one, collection_id, image_id)
+        for k in range(parts):
+            future = loop.run_in_executor(self._pool, self.read_batch, collection_id, image_ids[k::parts])
             self._pending.add(future)
             future.add_done_callback(self._pending.discard)
             batch.append(future)
-        if self.signals is not None and batch:
+        if self.signals is not None:
             task: asyncio.Future[bool] = asyncio.ensure_future(self._announce(batch))
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
 
-    async def _announce(self, batch: list[asyncio.Future[bool]]) -> bool:
+    async def _announce(self, batch: list[asyncio.Future[int]]) -> bool:
         read = await asyncio.gather(*batch, return_exceptions=True)
-        if self.signals is None or not any(r is True for r in read):
+        if self.signals is None or not any(isinstance(r, int) and r > 0 for r in read):
             return False
         try:
             await self.signals.bump_epoch()
@@ -79,10 +84,30 @@ class OcrRunner:
 
     def read_one(self, collection_id: str, image_id: str) -> bool:
         """Blocking: OCR one stored image into the catalog; False when it was read already or failed."""
+        return self.read_batch(collection_id, [image_id]) > 0
+
+    def read_batch(self, collection_id: str, image_ids: list[str]) -> int:
+        """Blocking: OCR stored images into the catalog, skipping those this engine read already;
+        returns how many readings were stored. An image that cannot be read is logged and left
+        without text; the others are stored all the same."""
         try:
-            known = self.catalog.get_image_text(image_id)
-            if known is not None and known.engine == engine_version():
-                return False
+            engine = engine_version()
+            known = self.catalog.get_image_texts(image_ids)
+            results = {}
+            for image_id in image_ids:
+                if image_id in results or (image_id in known and known[image_id].engine == engine):
+                    continue
+                result = self._read(collection_id, image_id)
+                if result is not None:
+                    results[image_id] = result
+            return len(self.catalog.set_image_texts(results))
+        except Exception:
+            log.exception("OCR of %d images of collection %s failed", len(image_ids), collection_id)
+            return 0
+
+    def _read(self, collection_id: str, image_id: str) -> OcrResult | None:
+        """What OCR reads in one stored image; None (logged) when it cannot be read."""
+        try:
             start = time.perf_counter()
             # The presence check on the stored 256 px thumbnail: the same decision as on the picture
             # (148/148 signs kept, 0/52 blank scenes on the ViShapes-vi text set) at a third of the
@@ -93,14 +118,12 @@ class OcrRunner:
             except ObjectNotFound:  # not made yet: the check runs on the picture
                 thumb = None
             if thumb is not None and not has_text(decode_image(thumb)):
-                skipped = OcrResult("", 0.0, engine_version(), time.perf_counter() - start, skipped=True)
-                return self.catalog.set_image_text(image_id, skipped)
+                return OcrResult("", 0.0, engine_version(), time.perf_counter() - start, skipped=True)
             data = self.catalog.store.get(image_key(collection_id, image_id))
-            result = ocr_image(decode_image(data), self.budget, check=thumb is None)
-            return self.catalog.set_image_text(image_id, result)
+            return ocr_image(decode_image(data), self.budget, check=thumb is None)
         except Exception:
             log.exception("OCR of image %s failed", image_id)
-            return False
+            return None
 
     async def drain(self) -> None:
         """Wait until every queued image has been read."""

@@ -8,6 +8,7 @@ bm25, PostgreSQL with ts_rank over the 'simple' configuration; both match every 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -22,6 +23,7 @@ from services.common.catalog.models import ImageRow, ImageTextRow, TagRow
 from services.common.catalog.records import ImageText, KeywordHit
 
 MAX_OCR_TEXT = 20_000
+_CHUNK = 500  # images a statement: far under either backend's limit on bound values
 
 _COLUMNS = "t.image_id, t.collection_id, {score} AS score, t.ocr_text, i.note, i.filename, i.folder"
 _PG_RANK = "ts_rank(to_tsvector('simple', t.folded), q.q)"
@@ -54,21 +56,81 @@ _STATEMENTS = {(sqlite, scoped): _statement(sqlite, scoped) for sqlite in _BOTH 
 
 def refresh_keywords(s: Session, dialect: str, image_id: str, ocr: dict[str, Any] | None = None) -> None:
     """Rewrite an image's keyword document from its row, tags and OCR text (`ocr`: new OCR columns)."""
-    row = s.get(ImageRow, image_id)
-    if row is None:
-        return
-    tags = list(s.scalars(select(TagRow.tag).where(TagRow.image_id == image_id).order_by(TagRow.tag)))
-    ocr_text = (
-        ocr["ocr_text"]
-        if ocr is not None
-        else s.scalar(select(ImageTextRow.ocr_text).where(ImageTextRow.image_id == image_id))
-    )
-    values = {
-        "folded": keyword_document([ocr_text, row.filename, row.folder, *tags, row.note]),
-        **(ocr or {}),
-    }
-    stmt = upsert(dialect, ImageTextRow).values(image_id=image_id, collection_id=row.collection_id, **values)
-    s.execute(stmt.on_conflict_do_update(index_elements=["image_id"], set_=values))
+    refresh_keywords_many(s, dialect, [image_id], {image_id: ocr} if ocr is not None else None)
+
+
+def refresh_keywords_many(
+    s: Session, dialect: str, image_ids: Iterable[str], ocr: Mapping[str, dict[str, Any]] | None = None
+) -> set[str]:
+    """`refresh_keywords` of many images in a few statements: their rows, tags and OCR text read
+    in one query each, every keyword document written by one upsert. `ocr` holds new OCR columns
+    (the same columns for every image); returns the ids that have a row."""
+    ids = list(dict.fromkeys(image_ids))
+    if len(ids) > _CHUNK:
+        return {
+            i
+            for at in range(0, len(ids), _CHUNK)
+            for i in refresh_keywords_many(s, dialect, ids[at : at + _CHUNK], ocr)
+        }
+    if not ids:
+        return set()
+    rows = {r.image_id: r for r in s.scalars(select(ImageRow).where(ImageRow.image_id.in_(ids)))}
+    if not rows:
+        return set()
+    tags: dict[str, list[str]] = {}
+    for image_id, tag in s.execute(
+        select(TagRow.image_id, TagRow.tag)
+        .where(TagRow.image_id.in_(rows))
+        .order_by(TagRow.image_id, TagRow.tag)
+    ):
+        tags.setdefault(image_id, []).append(tag)
+    known: dict[str, str | None] = {}
+    if ocr is None or any(i not in ocr for i in rows):
+        stmt = select(ImageTextRow.image_id, ImageTextRow.ocr_text).where(ImageTextRow.image_id.in_(rows))
+        known = {image_id: text for image_id, text in s.execute(stmt)}
+    values = []
+    for image_id, row in rows.items():
+        new_ocr = ocr.get(image_id) if ocr is not None else None
+        text = new_ocr["ocr_text"] if new_ocr is not None else known.get(image_id)
+        folded = keyword_document([text, row.filename, row.folder, *tags.get(image_id, ()), row.note])
+        values.append(
+            {"image_id": image_id, "collection_id": row.collection_id, "folded": folded, **(new_ocr or {})}
+        )
+    _upsert_documents(s, dialect, values)
+    return set(rows)
+
+
+def index_new_images(s: Session, dialect: str, rows: Iterable[Mapping[str, object]]) -> None:
+    """The keyword documents of image rows this transaction inserted, from the rows alone: a new
+    image has no tags, note or OCR text yet (an earlier image of the same id took its own with it)."""
+    values = [
+        {
+            "image_id": row["image_id"],
+            "collection_id": row["collection_id"],
+            "folded": keyword_document(_texts(row.get("filename"), row.get("folder"), row.get("note"))),
+        }
+        for row in rows
+    ]
+    if values:
+        _upsert_documents(s, dialect, values)
+
+
+def _texts(*values: object) -> list[str | None]:
+    return [None if v is None else str(v) for v in values]
+
+
+def _upsert_documents(s: Session, dialect: str, values: list[dict[str, Any]]) -> None:
+    """Upserts of `image_text` rows, `_CHUNK` a statement; every row must carry the same columns."""
+    if len({tuple(sorted(v)) for v in values}) != 1:
+        raise ValueError("keyword documents of one statement must carry the same columns")
+    columns = [c for c in values[0] if c != "image_id"]
+    for at in range(0, len(values), _CHUNK):
+        stmt = upsert(dialect, ImageTextRow).values(values[at : at + _CHUNK])
+        s.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["image_id"], set_={c: stmt.excluded[c] for c in columns}
+            )
+        )
 
 
 class KeywordSearch:
@@ -78,31 +140,48 @@ class KeywordSearch:
 
     def set_image_text(self, image_id: str, result: OcrResult) -> bool:
         """Store what OCR read in an image (over an earlier reading); False when there is no such image."""
+        return image_id in self.set_image_texts({image_id: result})
+
+    def set_image_texts(self, results: Mapping[str, OcrResult]) -> set[str]:
+        """What OCR read in many images, in one transaction; returns the ids stored (those that
+        still have an image row)."""
+        if not results:
+            return set()
+        now = datetime.now(UTC)
         ocr = {
-            "ocr_text": result.text[:MAX_OCR_TEXT],
-            "ocr_confidence": result.confidence,
-            "ocr_engine": result.engine,
-            "ocr_at": datetime.now(UTC),
+            image_id: {
+                "ocr_text": r.text[:MAX_OCR_TEXT],
+                "ocr_confidence": r.confidence,
+                "ocr_engine": r.engine,
+                "ocr_at": now,
+            }
+            for image_id, r in results.items()
         }
         with self.sessions.write() as s:
-            if s.get(ImageRow, image_id) is None:
-                return False
-            refresh_keywords(s, self.sessions.dialect, image_id, ocr)
-        return True
+            return refresh_keywords_many(s, self.sessions.dialect, list(ocr), ocr)
 
     def get_image_text(self, image_id: str) -> ImageText | None:
         """What OCR read in an image; None when it has not been read."""
+        return self.get_image_texts([image_id]).get(image_id)
+
+    def get_image_texts(self, image_ids: Iterable[str]) -> dict[str, ImageText]:
+        """What OCR read in each of these images, in one query; images not read are left out."""
+        ids = list(dict.fromkeys(image_ids))
+        if not ids:
+            return {}
         with self.sessions.read() as s:
-            row = s.scalar(select(ImageTextRow).where(ImageTextRow.image_id == image_id))
-        if row is None or row.ocr_engine is None or row.ocr_at is None:
-            return None
-        return ImageText(
-            image_id=image_id,
-            text=row.ocr_text or "",
-            confidence=row.ocr_confidence or 0.0,
-            engine=row.ocr_engine,
-            ocr_at=row.ocr_at,
-        )
+            rows = list(s.scalars(select(ImageTextRow).where(ImageTextRow.image_id.in_(ids))))
+        return {
+            row.image_id: ImageText(
+                image_id=row.image_id,
+                text=row.ocr_text or "",
+                confidence=row.ocr_confidence or 0.0,
+                engine=row.ocr_engine,
+                ocr_at=row.ocr_at,
+            )
+            for row in rows
+            if row.ocr_engine is not None and row.ocr_at is not None
+        }
 
     def keyword_search(
         self,

@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import json
 import uuid
+from collections import Counter
 from collections.abc import Container
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,7 +40,7 @@ from services.common.catalog.keys import (
     image_key,
     thumbnail_key,
 )
-from services.common.catalog.keywords import KeywordSearch, refresh_keywords
+from services.common.catalog.keywords import KeywordSearch, index_new_images, refresh_keywords_many
 from services.common.catalog.models import CollectionRow, ImageRow
 from services.common.catalog.paging import decode_cursor, encode_cursor
 from services.common.catalog.records import CollectionRecord, ImageRecord, Page
@@ -231,8 +232,7 @@ class Catalog(Browsing, BulkRecords, Curation, Filtering, KeywordSearch):
         the rows' objects) when the collection does not exist."""
         try:
             with self.sessions.write() as s:
-                for row in rows:
-                    self._insert_image(s, row, {k: v for k, v in row.items() if k not in _ROW_IDENTITY})
+                self._insert_images(s, rows, update_existing=True)
         except IntegrityError as exc:
             if self.get_collection(collection_id) is not None:
                 raise
@@ -263,26 +263,45 @@ class Catalog(Browsing, BulkRecords, Curation, Filtering, KeywordSearch):
             **exif_columns(extract_metadata(data)),
         }
         with self.sessions.write() as s:
-            self._insert_image(s, row, None)
+            self._insert_images(s, [row], update_existing=False)
 
-    def _insert_image(self, s: Session, row: dict[str, object], changes: dict[str, object] | None) -> None:
-        """Insert an image row and count it in its collection; a row already there gets `changes`
-        (None: kept as it is) and is not counted again."""
-        insert = upsert(self.sessions.dialect, ImageRow).values(**row)
-        added = s.execute(
-            insert.on_conflict_do_nothing(index_elements=["image_id"]).returning(ImageRow.image_id)
-        )
-        if added.first() is not None:
+    def _insert_images(self, s: Session, rows: list[dict[str, object]], *, update_existing: bool) -> None:
+        """Insert image rows and count them in their collections, a few statements for the lot; a
+        row already there is not counted again and, with `update_existing`, gets the new row's
+        values (all but `_ROW_IDENTITY`), else is kept as it is. Keyword documents follow."""
+        dialect = self.sessions.dialect
+        added: set[str] = set()
+        first: dict[str, dict[str, object]] = {}
+        for row in rows:
+            first.setdefault(str(row["image_id"]), row)
+        shapes: dict[tuple[str, ...], list[dict[str, object]]] = {}
+        for row in first.values():  # one multi-row statement needs the same columns in every row
+            shapes.setdefault(tuple(sorted(row)), []).append(row)
+        for fresh, at in ((f, at) for f in shapes.values() for at in range(0, len(f), _INSERT_CHUNK)):
+            stmt = upsert(dialect, ImageRow).values(fresh[at : at + _INSERT_CHUNK])
+            done = s.execute(
+                stmt.on_conflict_do_nothing(index_elements=["image_id"]).returning(ImageRow.image_id)
+            )
+            added.update(done.scalars())
+        counts = Counter(str(first[i]["collection_id"]) for i in added)
+        for collection_id, n in sorted(counts.items()):
             s.execute(
                 update(CollectionRow)
-                .where(CollectionRow.id == row["collection_id"])
-                .values(image_count=CollectionRow.image_count + 1)
+                .where(CollectionRow.id == collection_id)
+                .values(image_count=CollectionRow.image_count + n)
             )
-        elif changes:
-            s.execute(update(ImageRow).where(ImageRow.image_id == row["image_id"]).values(**changes))
-        else:
-            return
-        refresh_keywords(s, self.sessions.dialect, str(row["image_id"]))
+        changed: set[str] = set()
+        if update_existing:
+            for row in rows:  # rows that were there already, and repeats of this batch: in order
+                image_id = str(row["image_id"])
+                if image_id in added and row is first[image_id]:
+                    continue
+                changes = {k: v for k, v in row.items() if k not in _ROW_IDENTITY}
+                if changes:
+                    s.execute(update(ImageRow).where(ImageRow.image_id == image_id).values(**changes))
+                    changed.add(image_id)
+        index_new_images(s, dialect, [row for i, row in first.items() if i in added and i not in changed])
+        refresh_keywords_many(s, dialect, [i for i in first if i in changed])
 
     def get_image(self, image_id: str) -> ImageRecord | None:
         with self.sessions.read() as s:
@@ -319,6 +338,7 @@ class Catalog(Browsing, BulkRecords, Curation, Filtering, KeywordSearch):
 
 
 _ROW_IDENTITY = ("image_id", "collection_id", "created_at")  # what a re-upload leaves as it was
+_INSERT_CHUNK = 200  # image rows a statement: 20 columns each, far under SQLite's variable limit
 
 
 def write_image_objects(

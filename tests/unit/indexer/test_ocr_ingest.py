@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import event
 
-from imaging.ocr import OcrBudget
+from imaging.ocr import OcrBudget, engine_version
 from services.common.catalog import Catalog
 from services.common.index_signals import StoreSignals
 from services.common.schemas.indexer import JobRequest, JobStatus, ObjectsSource
@@ -116,4 +117,30 @@ async def test_without_tesseract_ingestion_goes_on(tmp_path: Path, queue: JobQue
         assert not check.required and "not installed" in (await check.fn() or "")
     finally:
         await ocr.aclose()
+        catalog.sessions.dispose()
+
+
+def test_a_batch_is_read_with_one_query_and_one_write(tmp_path: Path) -> None:
+    catalog = catalog_with(LocalObjectStore(tmp_path / "store"), sqlite_url(tmp_path), "c")
+    ocr = OcrRunner(catalog, OcrBudget(), workers=1)
+    seen: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement)
+
+    try:
+        ids = [catalog.store_image("c", f"{i}.png", picture(10 + i, None))[0].image_id for i in range(12)]
+        event.listen(catalog.sessions.engine, "before_cursor_execute", count)
+        assert ocr.read_batch("c", ids[:2]) == 2
+        few, seen[:] = len(seen), []
+        assert ocr.read_batch("c", [*ids[2:], "not-stored"]) == 10  # the missing one logged, the rest stored
+        assert len(seen) == few
+        seen.clear()
+        assert ocr.read_batch("c", ids) == 0  # read by this engine: one query, no write
+        assert sum(q.startswith("SELECT") for q in seen) == 1 and not any("INSERT" in q for q in seen)
+        assert all(
+            t.text == "" and t.engine == engine_version() for t in catalog.get_image_texts(ids).values()
+        )
+    finally:
+        event.remove(catalog.sessions.engine, "before_cursor_execute", count)
         catalog.sessions.dispose()
