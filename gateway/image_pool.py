@@ -38,6 +38,7 @@ def _lower_priority() -> None:
 
 class ImagePool:
     def __init__(self, workers: int, queue: int) -> None:
+        self.workers = workers
         self._executor = ThreadPoolExecutor(
             workers, thread_name_prefix="gateway-images", initializer=_lower_priority
         )

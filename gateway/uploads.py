@@ -8,18 +8,21 @@ default thread pool.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import io
 import zipfile
 from dataclasses import dataclass, field
 
 from gateway.image_pool import ImagePool
 from gateway.settings import GatewaySettings
-from services.common.catalog import Catalog, clean_filename, clean_folder
+from services.common.catalog import Catalog, WrittenImage, clean_filename, clean_folder, image_id_for
 from services.common.errors import ErrorDetail
 from services.common.images import ImageDecodeError
 from services.common.schemas.public import RejectedFile, UploadedImage
 
 ZIP_MAGIC = b"PK\x03\x04"
+INLINE_HASH_BYTES = 256 * 1024  # smaller files are hashed on the event loop: under 0.2 ms
 _ENCRYPTED = 0x1  # general-purpose flag bit 0 of a zip member
 
 
@@ -102,19 +105,36 @@ def read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limits: Uploa
     return content
 
 
+@dataclass
+class _Write:
+    """One image being written on the pool, or a repeat of an image of this upload."""
+
+    name: str
+    image_id: str
+    task: asyncio.Task[WrittenImage] | None  # None: the same bytes as an earlier file of this upload
+
+
 class _Upload:
+    """Files are checked in upload order; images are hashed on arrival (so a repeat inside the
+    upload is known before anything is written), then decoded, thumbnailed and stored on the pool,
+    several at once; verdicts are given in upload order at the end."""
+
     def __init__(self, catalog: Catalog, pool: ImagePool, collection_id: str, limits: UploadLimits) -> None:
         self.catalog = catalog
         self.pool = pool
         self.collection_id = collection_id
         self.limits = limits
         self.outcome = UploadOutcome()
-        # Images whose objects are written, in upload order; their rows go in at the end, together.
-        self._written: dict[str, dict[str, object]] = {}  # image id -> row
+        self._verdicts: list[RejectedFile | _Write] = []  # in upload order
+        self._first: set[str] = set()  # image ids being written by this upload
+        self._window = asyncio.Semaphore(2 * pool.workers)  # images in memory and on the pool at once
+
+    def reject(self, filename: str, code: str, message: str) -> None:
+        self._verdicts.append(RejectedFile(filename=filename, error=ErrorDetail(code=code, message=message)))
 
     async def file(self, raw_name: str, data: bytes) -> None:
         if unsafe_path(raw_name):
-            self.outcome.reject(raw_name[:255], "unsafe_path", "The file name climbs out of its folder.")
+            self.reject(raw_name[:255], "unsafe_path", "The file name climbs out of its folder.")
         elif data.startswith(ZIP_MAGIC):
             await self.archive(clean_filename(raw_name), data)
         else:
@@ -124,21 +144,19 @@ class _Upload:
         try:
             archive, members = await self.pool.run(open_archive, data, self.limits)
         except Rejected as exc:
-            self.outcome.reject(name, exc.code, exc.message)
+            self.reject(name, exc.code, exc.message)
             return
         for member in members:
             shown = clean_filename(member.filename)
             if unsafe_path(member.filename):
-                self.outcome.reject(
-                    member.filename[:255], "unsafe_path", "The zip member's path leaves the archive."
-                )
+                self.reject(member.filename[:255], "unsafe_path", "The zip member's path leaves the archive.")
                 continue
             if _litter(member.filename):
                 continue
             try:
                 content = await self.pool.run(read_member, archive, member, self.limits)
             except Rejected as exc:
-                self.outcome.reject(shown, exc.code, exc.message)
+                self.reject(shown, exc.code, exc.message)
                 continue
             await self.image(
                 shown, content, clean_folder(member.filename.replace("\\", "/").rpartition("/")[0])
@@ -147,43 +165,82 @@ class _Upload:
     async def image(self, name: str, data: bytes, folder: str | None = None) -> None:
         self.outcome.count += 1
         if self.outcome.count > self.limits.max_files:
-            self.outcome.reject(name, "too_many_files", f"At most {self.limits.max_files} images per upload.")
+            self.reject(name, "too_many_files", f"At most {self.limits.max_files} images per upload.")
             return
         if len(data) > self.limits.max_image_bytes:
-            self.outcome.reject(
-                name, "file_too_large", f"The file exceeds {self.limits.max_image_bytes:,} bytes."
-            )
+            self.reject(name, "file_too_large", f"The file exceeds {self.limits.max_image_bytes:,} bytes.")
             return
+        digest = _sha256(data) if len(data) <= INLINE_HASH_BYTES else await self.pool.run(_sha256, data)
+        image_id = image_id_for(self.collection_id, digest)
+        if image_id in self._first:
+            self._verdicts.append(_Write(name, image_id, None))
+            return
+        self._first.add(image_id)
+        await self._window.acquire()
+        task = asyncio.ensure_future(self._write(name, data, folder, digest))
+        task.add_done_callback(lambda _: self._window.release())
+        self._verdicts.append(_Write(name, image_id, task))
+
+    async def _write(self, name: str, data: bytes, folder: str | None, digest: str) -> WrittenImage:
+        return await self.pool.run(
+            self.catalog.write_image,
+            self.collection_id,
+            name,
+            data,
+            self.limits.max_pixels,
+            folder,
+            (),
+            digest,
+        )
+
+    async def settle(self) -> None:
+        """Wait for every write under way (a pool thread cannot be stopped midway)."""
+        writes = [v.task for v in self._verdicts if isinstance(v, _Write) and v.task is not None]
+        await asyncio.shield(asyncio.gather(*writes, return_exceptions=True))
+
+    async def commit(self) -> None:
+        """The verdicts in upload order, then every written image's row in one transaction."""
+        await self.settle()  # all settled before any is judged
+        rows: dict[str, dict[str, object]] = {}  # image id -> row, in upload order
+        firsts: dict[str, UploadedImage | RejectedFile] = {}  # what each image's first file became
+        for verdict in self._verdicts:
+            if isinstance(verdict, RejectedFile):
+                self.outcome.rejected.append(verdict)
+            elif verdict.task is None:  # a repeat: as its first file, named after it
+                first = firsts[verdict.image_id]
+                if isinstance(first, RejectedFile):
+                    self.outcome.rejected.append(RejectedFile(filename=verdict.name, error=first.error))
+                else:
+                    self.outcome.duplicates.append(first)
+            else:
+                firsts[verdict.image_id] = self._judge(verdict, rows)
+        if rows:
+            await self.pool.run(self.catalog.add_image_rows, self.collection_id, list(rows.values()))
+        for image_id, row in rows.items():
+            self.outcome.accepted.append(UploadedImage(image_id=image_id, filename=str(row["filename"])))
+
+    def _judge(self, verdict: _Write, rows: dict[str, dict[str, object]]) -> UploadedImage | RejectedFile:
+        """One first file's verdict from its write; raises what the write raised, but bad bytes."""
+        assert verdict.task is not None
         try:
-            written = await self.pool.run(
-                self.catalog.write_image,
-                self.collection_id,
-                name,
-                data,
-                self.limits.max_pixels,
-                folder,
-                self._written,
-            )
+            written = verdict.task.result()
         except ImageDecodeError as exc:
-            self.outcome.reject(name, exc.code, exc.message)
-            return
+            rejected = RejectedFile(
+                filename=verdict.name, error=ErrorDetail(code=exc.code, message=exc.message)
+            )
+            self.outcome.rejected.append(rejected)
+            return rejected
         if written.stored is not None:
             stored = UploadedImage(image_id=written.image_id, filename=written.stored.filename)
             self.outcome.duplicates.append(stored)
-        elif written.row is None:  # the same bytes earlier in this upload: its first file's row
-            first = str(self._written[written.image_id]["filename"])
-            self.outcome.duplicates.append(UploadedImage(image_id=written.image_id, filename=first))
-        else:
-            self._written[written.image_id] = written.row
+            return stored
+        assert written.row is not None
+        rows[written.image_id] = written.row
+        return UploadedImage(image_id=written.image_id, filename=str(written.row["filename"]))
 
-    async def commit(self) -> None:
-        """Every written image's row in one transaction, then the accepted list in upload order."""
-        if not self._written:
-            return
-        rows = list(self._written.values())
-        await self.pool.run(self.catalog.add_image_rows, self.collection_id, rows)
-        for image_id, row in self._written.items():
-            self.outcome.accepted.append(UploadedImage(image_id=image_id, filename=str(row["filename"])))
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 async def store_upload(
@@ -197,7 +254,11 @@ async def store_upload(
     A zip member keeps the folder it sat in within the archive. Raises CollectionNotFound when the
     collection is deleted meanwhile."""
     upload = _Upload(catalog, pool, collection_id, limits)
-    for raw_name, data in files:
-        await upload.file(raw_name, data)
+    try:
+        for raw_name, data in files:
+            await upload.file(raw_name, data)
+    except BaseException:
+        await upload.settle()  # writes under way finish before the error is answered
+        raise
     await upload.commit()
     return upload.outcome

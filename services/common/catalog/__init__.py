@@ -29,7 +29,7 @@ from services.common.catalog.records import (
     Page,
     TagCount,
 )
-from services.common.catalog.repository import Catalog, CollectionNotFound, write_image_objects
+from services.common.catalog.repository import Catalog, CollectionNotFound, WrittenImage, write_image_objects
 from services.common.settings import CatalogSettings
 from services.common.storage import ObjectStore
 
@@ -63,6 +63,7 @@ __all__ = [
     "Page",
     "ReferencedImage",
     "TagCount",
+    "WrittenImage",
     "clean_filename",
     "clean_folder",
     "collection_backup_key",

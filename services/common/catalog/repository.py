@@ -201,25 +201,31 @@ class Catalog(Browsing, BulkRecords, Curation, Filtering, KeywordSearch):
         max_pixels: int = DEFAULT_MAX_PIXELS,
         folder: str | None = None,
         written: Container[str] = (),
+        digest: str | None = None,
     ) -> WrittenImage:
         """The first half of `store_image`: nothing written when these bytes are stored whole
         already (`stored`) or were written earlier in the same batch (their id in `written`),
         else the bytes and thumbnail written and the row to add with `add_image_rows`. Many
         images' rows then go in one transaction; until it commits none of them is catalogued,
-        and a retry writes the objects again."""
-        image_id = image_id_for(collection_id, hashlib.sha256(data).hexdigest())
+        and a retry writes the objects again. `digest`: the bytes' SHA-256, when known."""
+        digest = digest or hashlib.sha256(data).hexdigest()
+        image_id = image_id_for(collection_id, digest)
         if image_id in written:
             return WrittenImage(image_id, None, None)
-        existing = self.complete_image(collection_id, data)
+        existing = self._complete(collection_id, image_id)
         if existing is not None:
             return WrittenImage(image_id, existing, None)
         prepared = prepare(data, max_pixels=max_pixels)
-        row = write_image_objects(self.store, collection_id, filename, data, prepared, folder=folder)
+        row = write_image_objects(
+            self.store, collection_id, filename, data, prepared, folder=folder, digest=digest
+        )
         return WrittenImage(image_id, None, row)
 
     def complete_image(self, collection_id: str, data: bytes) -> ImageRecord | None:
         """The stored image of these bytes when every part is there: bytes, thumbnail, row."""
-        image_id = image_id_for(collection_id, hashlib.sha256(data).hexdigest())
+        return self._complete(collection_id, image_id_for(collection_id, hashlib.sha256(data).hexdigest()))
+
+    def _complete(self, collection_id: str, image_id: str) -> ImageRecord | None:
         record = self.get_image(image_id)
         if record is None:
             return None
@@ -350,11 +356,12 @@ def write_image_objects(
     *,
     folder: str | None = None,
     created_at: datetime | None = None,
+    digest: str | None = None,
 ) -> dict[str, object]:
     """Store an image's bytes (with their metadata) and thumbnail under its content id; returns
     its catalog row for `Catalog.add_image_rows`. Needs no database, so a bulk job's workers
     store images where their bytes are and hand only rows back."""
-    digest = hashlib.sha256(data).hexdigest()
+    digest = digest or hashlib.sha256(data).hexdigest()
     image_id = image_id_for(collection_id, digest)
     obj = ImageObjectMeta(
         collection_id=collection_id,

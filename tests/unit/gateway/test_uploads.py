@@ -230,3 +230,45 @@ def test_an_uploads_rows_go_in_one_transaction_and_a_repeat_inside_it_is_its_fir
     assert {r.image_id for r in catalog.get_images([a.image_id for a in out.accepted]).values()} == {
         a.image_id for a in out.accepted
     }
+
+
+def test_an_uploads_images_are_written_several_at_once_and_judged_in_upload_order(
+    catalog: Catalog, pool: ImagePool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write = catalog.write_image
+    at_once, most = 0, 0
+    lock = threading.Lock()
+
+    def slow_write(*args: object, **kwargs: object) -> object:
+        nonlocal at_once, most
+        with lock:
+            at_once += 1
+            most = max(most, at_once)
+        try:
+            threading.Event().wait(0.05)
+            return write(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            with lock:
+                at_once -= 1
+
+    monkeypatch.setattr(catalog, "write_image", slow_write)
+    bad = b"\x89PNG\r\n\x1a\n" + b"\0" * 64  # a PNG signature and nothing readable after it
+    files = [
+        ("một.png", png((9, 1, 1))),
+        ("hỏng.png", bad),
+        ("hai.png", png((9, 2, 2))),
+        ("../leo.png", png((9, 3, 3))),
+        ("lại-hỏng.png", bad),
+        ("ba.png", png((9, 4, 4))),
+        ("lại-một.png", png((9, 1, 1))),
+    ]
+    out = _store(catalog, pool, files)
+    assert most == 2, "the pool's two threads write images of one upload at once"
+    assert [a.filename for a in out.accepted] == ["một.png", "hai.png", "ba.png"]
+    assert [d.filename for d in out.duplicates] == ["một.png"]
+    assert [(r.filename, r.error.code) for r in out.rejected] == [
+        ("hỏng.png", out.rejected[0].error.code),
+        ("../leo.png", "unsafe_path"),
+        ("lại-hỏng.png", out.rejected[0].error.code),  # a repeat of a bad file gets its verdict
+    ]
+    assert out.rejected[0].error.code != "unsafe_path"
