@@ -35,7 +35,7 @@ from services.indexer.ocr import OcrRunner
 from services.indexer.publisher import CollectionDeleted, Publisher
 from services.indexer.purge import apurge_collection
 from services.indexer.queue import BatchResult, Claimed, JobQueue
-from services.indexer.sources import ItemError, SourcePolicy, batches, iter_items, load_item
+from services.indexer.sources import ItemError, SourcePolicy, batches, iter_items, load_items
 
 log = logging.getLogger(__name__)
 MAX_REPORTED_ERRORS = 100
@@ -156,15 +156,14 @@ class Ingestor:
         cid = claimed.request.collection_id
         errors: list[JobItemError] = []
         ids: list[str] = []
-        for ref in refs:
-            try:
-                record = await asyncio.to_thread(load_item, claimed.request, ref, self.catalog, self.policy)
-            except CollectionNotFound as exc:  # deleted while this batch ran
-                raise CollectionDeleted(cid) from exc
-            except ItemError as exc:
-                errors.append(JobItemError(item=ref, code=exc.code, message=exc.message))
-                continue
-            if record.image_id not in ids:
+        try:
+            loaded = await asyncio.to_thread(load_items, claimed.request, refs, self.catalog, self.policy)
+        except CollectionNotFound as exc:  # deleted while this batch ran
+            raise CollectionDeleted(cid) from exc
+        for ref, record in zip(refs, loaded, strict=True):
+            if isinstance(record, ItemError):
+                errors.append(JobItemError(item=ref, code=record.code, message=record.message))
+            elif record.image_id not in ids:
                 ids.append(record.image_id)
         if not ids:
             return BatchResult(done=0, failed=len(errors), errors=errors), None

@@ -162,21 +162,47 @@ def item_name(ref: str) -> str:
 
 
 def load_item(request: JobRequest, ref: str, catalog: Catalog, policy: SourcePolicy) -> ImageRecord:
-    """The catalogued image an item stands for, importing its bytes first when needed.
+    """The catalogued image an item stands for (`load_items` of one); raises its ItemError."""
+    loaded = load_items(request, [ref], catalog, policy)[0]
+    if isinstance(loaded, ItemError):
+        raise loaded
+    return loaded
+
+
+def load_items(
+    request: JobRequest, refs: list[str], catalog: Catalog, policy: SourcePolicy
+) -> list[ImageRecord | ItemError]:
+    """The catalogued image each item stands for, or why it has none, in the order of `refs`;
+    items to import are stored first, bytes and thumbnails one by one and every new row in one
+    transaction, and catalogued images are read in one query.
 
     An imported file keeps the name people gave it (spaces, diacritics, `#`) as its filename and
     the folder it was found in; it is stored under the image's own id, so the name never has to
     be a valid key. A collection deleted meanwhile raises CollectionNotFound."""
     cid = request.collection_id
     if isinstance(request.source, ObjectsSource):
-        record = catalog.get_image(ref)
-        if record is None or record.collection_id != cid:
-            raise ItemError("not_found", "No such image in this collection.")
-        return record
-    data = read_item(request, ref, catalog.store, policy)
-    try:
-        folder = item_folder(request, ref, policy)
-        record, _ = catalog.store_image(cid, item_name(ref), data, folder=folder)
-    except ImageDecodeError as exc:
-        raise ItemError(exc.code, str(exc)[:200]) from exc
-    return record
+        found = catalog.get_images(refs)
+        missing = ItemError("not_found", "No such image in this collection.")
+        return [
+            r if (r := found.get(ref)) is not None and r.collection_id == cid else missing for ref in refs
+        ]
+    loaded: list[str | ImageRecord | ItemError] = []
+    rows: dict[str, dict[str, object]] = {}
+    for ref in refs:
+        try:
+            data = read_item(request, ref, catalog.store, policy)
+            folder = item_folder(request, ref, policy)
+            written = catalog.write_image(cid, item_name(ref), data, folder=folder, written=rows)
+        except ImageDecodeError as exc:
+            loaded.append(ItemError(exc.code, str(exc)[:200]))
+            continue
+        except ItemError as exc:
+            loaded.append(exc)
+            continue
+        if written.row is not None:
+            rows[written.image_id] = written.row
+        loaded.append(written.stored or written.image_id)
+    if rows:
+        catalog.add_image_rows(cid, list(rows.values()))
+    added = catalog.get_images(list(rows))
+    return [added[x] if isinstance(x, str) else x for x in loaded]

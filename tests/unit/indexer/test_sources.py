@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from services.common.errors import ApiError
-from services.common.schemas.indexer import FolderSource, JobRequest, PrefixSource
+from services.common.schemas.indexer import FolderSource, JobRequest, ObjectsSource, PrefixSource
 from services.common.settings import StorageSettings
 from services.common.storage import ObjectStore, open_store
 from services.common.storage.local import LocalObjectStore
 from services.common.storage.s3 import S3ObjectStore
 from services.indexer.settings import IndexerSettings
-from services.indexer.sources import ItemError, SourcePolicy, check_source, iter_items, load_item
+from services.indexer.sources import ItemError, SourcePolicy, check_source, iter_items, load_item, load_items
 from tests.support.catalogs import catalog_with, sqlite_url
 from tests.support.index_data import vishapes_pngs
 
@@ -192,3 +192,30 @@ def test_a_listing_never_leaves_the_store(tmp_path: Path) -> None:
     (tmp_path / "outside.png").write_bytes(b"x")
     assert list(store.iter_keys("imports/../collections/")) == []
     assert list(store.iter_keys("../../")) == []
+
+
+def test_a_batch_of_items_is_imported_with_one_row_transaction_in_order(root: Path, tmp_path: Path) -> None:
+    from sqlalchemy import event
+
+    store = LocalObjectStore(tmp_path / "store")
+    catalog = catalog_with(store, sqlite_url(tmp_path), "c")
+    (root / "shapes" / "lặp lại.png").write_bytes((root / "shapes" / "1.png").read_bytes())
+    request = JobRequest(collection_id="c", source=FolderSource(path="shapes"))
+    items = list(iter_items(request, store, policy([root])))
+    assert [Path(i).name for i in items] == ["0.png", "1.png", "2.png", "lặp lại.png", "notes.txt"]
+    inserts: list[str] = []
+    event.listen(
+        catalog.sessions.engine,
+        "before_cursor_execute",
+        lambda *a: inserts.append(a[2]) if a[2].lstrip().upper().startswith("INSERT INTO IMAGES") else None,
+    )
+    loaded = load_items(request, items, catalog, policy([root]))
+    assert len(inserts) == 1, "every new row of the batch in one statement"
+    records = [r for r in loaded if not isinstance(r, ItemError)]
+    assert [r.filename for r in records] == ["0.png", "1.png", "2.png", "1.png"]  # the repeat is 1.png
+    assert records[1].image_id == records[3].image_id and catalog.count_images("c") == 3
+    assert isinstance(loaded[4], ItemError) and loaded[4].code == "unsupported_format"
+
+    by_id = JobRequest(collection_id="c", source=ObjectsSource(image_ids=[records[2].image_id, "gone"]))
+    again = load_items(by_id, [records[2].image_id, "gone"], catalog, policy([root]))
+    assert again[0] == records[2] and isinstance(again[1], ItemError) and again[1].code == "not_found"
