@@ -203,15 +203,25 @@ def ingest_figures(text: str | None) -> list[Figure]:
     label = "ingestion, upload to searchable / the encoder alone"
     if text is None:
         return [(label, missing("ingest"))]
-    measures = {r["measure"].split(" (")[0]: r["median"] for r in table(text, "measure | median")}
     raw = match(r"^\| encoder forward alone \(([^;)]+)", text)[1]
+    figures = [(f"{label} ({raw})", _ingest_figure(table(text, "measure | median"), "measure"))]
+    tower = records(text, "measure, ")
+    if tower:  # the same pipeline with a production-size image tower
+        found = match(r"^## A production-size image tower: (\S+) at (\d+) px", text)
+        key = f"measure, {found[1]}"
+        what = f"{label}, {found[1]} image tower at {found[2]} px, untrained ({raw})"
+        figures.append((what, _ingest_figure(tower, key)))
+    return figures
+
+
+def _ingest_figure(rows: list[dict[str, str]], key: str) -> str:
+    measures = {r[key].split(" (")[0]: r["median"] for r in rows}
     ratio = number(measures["pipeline / raw encoder"])
-    figure = (
+    return (
         f"{whole(measures['upload to searchable, through the gateway'])} / "
         f"{whole(measures['encoder forward alone'])} images/s"
         + (f" ({ratio:.2f}×)" if ratio is not None else "")
     )
-    return [(f"{label} ({raw})", figure)]
 
 
 def encoder_figures(text: str | None) -> list[Figure]:

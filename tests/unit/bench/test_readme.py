@@ -76,6 +76,9 @@ def test_figures_come_from_each_file(tmp_path: Path) -> None:
     assert figures["ingestion, upload to searchable / the encoder alone (batch 32, in process)"] == (
         "100 / 400 images/s (0.25×)"
     )
+    tower = "ingestion, upload to searchable / the encoder alone"
+    tower += ", efficientnet_b0 image tower at 224 px, untrained"
+    assert figures[f"{tower} (batch 32, in process)"] == "14 / 22 images/s (0.66×)"
     assert figures["encoder, 48 clients sending one text each, batching on / off"] == (
         "679 / 235 requests/s (2.9×, mean batch 32)"
     )
