@@ -59,7 +59,12 @@ class IndexerSettings(ServiceSettings):
     tombstone_max_fraction: float = Field(
         0.2, gt=0, description="Rebuild a shard when this fraction of its rows is deleted"
     )
-    workers: int = Field(1, ge=0, le=64, description="Job workers in this process (0: API only)")
+    workers: int = Field(
+        2,
+        ge=0,
+        le=64,
+        description="Job workers in this process (0: API only); two: one embeds while one publishes",
+    )
     queue_path: Path = Field(
         Path("data/indexer-queue.sqlite"), description="Job queue file when no REDIS_URL is set"
     )
