@@ -9,6 +9,7 @@ import sys
 import threading
 import zipfile
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -16,7 +17,7 @@ from sqlalchemy import delete, update
 
 from gateway.image_pool import ImagePool
 from gateway.uploads import UploadLimits, UploadOutcome, store_upload
-from services.common.catalog import Catalog, image_key, thumbnail_key
+from services.common.catalog import Catalog, WrittenImage, image_key, thumbnail_key
 from services.common.catalog.models import CollectionRow, ImageRow
 from services.common.errors import ApiError
 from tests.support.bad_zips import with_bad_member, zipped
@@ -239,14 +240,14 @@ def test_an_uploads_images_are_written_several_at_once_and_judged_in_upload_orde
     at_once, most = 0, 0
     lock = threading.Lock()
 
-    def slow_write(*args: object, **kwargs: object) -> object:
+    def slow_write(*args: Any, **kwargs: Any) -> WrittenImage:
         nonlocal at_once, most
         with lock:
             at_once += 1
             most = max(most, at_once)
         try:
             threading.Event().wait(0.05)
-            return write(*args, **kwargs)  # type: ignore[arg-type]
+            return write(*args, **kwargs)
         finally:
             with lock:
                 at_once -= 1
